@@ -1,0 +1,3 @@
+from edgerppg.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""bench stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

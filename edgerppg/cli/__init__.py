@@ -1,0 +1,1 @@
+"""Thin typer commands: options -> spec -> one library call -> render."""

@@ -1,0 +1,39 @@
+"""The root typer app and the helpers every command shares (JSON output, console)."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import typer
+from rich.console import Console
+
+app = typer.Typer(
+    name="edgerppg",
+    help="Heart-rate-from-video models to the edge: synth, train, prune, export, bench.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def print_json(obj) -> None:
+    """Print a result as JSON on stdout (numbers stay numbers)."""
+    from edgerppg.atomic import _json_default
+
+    sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
+    sys.stdout.flush()
+
+
+@app.callback()
+def _root(
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="Hide progress bars."),
+) -> None:
+    """edgerppg: heart-rate-from-video models to the edge."""
+    if quiet:
+        from edgerppg import progress
+
+        progress.set_enabled(False)

@@ -1,0 +1,1 @@
+"""export stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

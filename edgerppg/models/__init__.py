@@ -1,0 +1,1 @@
+"""models stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

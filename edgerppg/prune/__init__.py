@@ -1,0 +1,1 @@
+"""prune stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

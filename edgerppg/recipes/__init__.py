@@ -1,0 +1,1 @@
+"""recipes stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

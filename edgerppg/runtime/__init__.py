@@ -1,0 +1,1 @@
+"""runtime stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""

@@ -1,0 +1,1 @@
+"""signal stage of the edgerppg pipeline (see docs/ARCHITECTURE.md)."""
