@@ -1,0 +1,156 @@
+"""rPPGNet: skin-attentive spatio-temporal network from face video to the rPPG signal.
+
+Yu, Peng, Li, Hong, Zhao: "Remote Heart Rate Measurement from Highly Compressed Facial Videos: an
+End-to-end Deep Learning Solution with Video Enhancement", ICCV 2019, Sec. 3.2 and Table 1. Implemented
+from the paper's description (batch norm + ReLU throughout):
+
+- stem: 1x5x5 conv to `stem` channels, then 1x2x2 average pooling (128x128 -> 64x64);
+- three stages of ST blocks (spatial 1x3x3 then temporal 3x1x1 conv), each later stage after another
+  1x2x2 pooling; time is never downsampled. `stages` lists every block's [mid, out] widths;
+- a skin-segmentation branch on stage 1's output: two spatial convs (main path) plus a channel-wise 1x1x1
+  conv (residual path), summed, then a 1x3x3 conv and a sigmoid -> skin map S at H/2 x W/2;
+- parameter-free skin-based attention M = softmax_spatial(sigmoid(AvgPool_c(F)) + sigmoid(MaxPool_c(F)) + S)
+  applied to stage 2's output (mid-level pseudo signal, `rppg_mid`) and stage 3's output;
+- spatial global average pooling (SGAP) of the attended features and a 1x1x1 conv -> rPPG signal (B, T);
+- the partition constraint: the attended final features cut into N=4 spatial parts (2x2), each pooled and
+  given its own 1x1x1 head -> `parts` (B, 4, T).
+
+Parts are ordered (top-left, bottom-left, top-right, bottom-right), i.e. row index varies fastest.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from edgerppg.models.base import MODELS, DeployOutput, EdgeModel
+from edgerppg.models.blocks import ConvNormAct, STBlock
+from edgerppg.spec import ClipSpec
+
+N_PARTS = 4  # the paper's partition constraint: a 2x2 grid of face regions
+
+
+def skin_attention(feat: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
+    """Weight `feat` (B,C,T,h,w) by M = softmax over space of sigmoid(avg_c) + sigmoid(max_c) + S.
+
+    `skin` (B,1,T,H,W) is average-pooled to the feature resolution first (H must be a multiple of h).
+    """
+    factor = skin.shape[-1] // feat.shape[-1]
+    if factor > 1:
+        skin = F.avg_pool3d(skin, (1, factor, factor))
+    logits = torch.sigmoid(feat.mean(1, keepdim=True)) + torch.sigmoid(feat.amax(1, keepdim=True)) + skin
+    weights = torch.softmax(logits.flatten(3), dim=-1).reshape(logits.shape)
+    return feat * weights
+
+
+def sgap(feat: torch.Tensor) -> torch.Tensor:
+    """Spatial global average pooling: (B,C,T,h,w) -> (B,C,T,1,1)."""
+    return feat.mean((3, 4), keepdim=True)
+
+
+class SkinBranch(nn.Module):
+    """Skin segmentation: main (two 1x3x3 convs) + residual (1x1x1 conv) -> 1x3x3 conv -> sigmoid."""
+
+    def __init__(self, cin: int, widths: list[int]):
+        super().__init__()
+        w1, w2 = widths
+        self.main1 = ConvNormAct(cin, w1, (1, 3, 3))
+        self.main2 = ConvNormAct(w1, w2, (1, 3, 3))
+        self.residual = ConvNormAct(cin, w2, 1)
+        self.out = nn.Conv3d(w2, 1, (1, 3, 3), padding=(0, 1, 1))
+
+    def widths(self) -> list[int]:
+        return [self.main1.conv.out_channels, self.main2.conv.out_channels]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.out(self.main2(self.main1(x)) + self.residual(x)))
+
+
+def _stage(cin: int, blocks: list[list[int]]) -> nn.Sequential:
+    layers = []
+    for mid, out in blocks:
+        layers.append(STBlock(cin, mid, out, norm="batch"))
+        cin = out
+    return nn.Sequential(*layers)
+
+
+@MODELS.register("rppgnet")
+class RPPGNet(EdgeModel):
+    """rPPGNet; forward(video) -> {"rppg", "rppg_mid", "parts", "skin"}; see the module docstring."""
+
+    NAME = "rppgnet"
+    DEPLOY_OUTPUTS = ("rppg",)
+    VARIANTS = {
+        # Table 1 as read from the paper text: stem 32 @64x64; ST1 32 @64x64 (skin branch); ST2-3 64 @32x32
+        # (ST3 -> mid-level signal); ST4-5 64 @16x16 -> attention, SGAP, heads.
+        "paper": {
+            "clip": ClipSpec(frames=64, height=128, width=128),
+            "stem": 32,
+            "stages": [[[32, 32]], [[64, 64], [64, 64]], [[64, 64], [64, 64]]],
+            "skin": [16, 8],
+        },
+        "small": {
+            "clip": ClipSpec(frames=64, height=64, width=64),
+            "stem": 16,
+            "stages": [[[16, 16]], [[32, 32], [32, 32]], [[32, 32], [32, 32]]],
+            "skin": [8, 4],
+        },
+        "tiny": {
+            "clip": ClipSpec(frames=64, height=64, width=64),
+            "stem": 8,
+            "stages": [[[8, 8]], [[16, 16]], [[16, 16]]],
+            "skin": [4, 4],
+        },
+    }
+
+    def __init__(self, variant: str, clip, stem: int, stages: list, skin: list[int]):
+        super().__init__(variant, clip)
+        if len(stages) != 3 or not all(stages):
+            raise ValueError("rPPGNet needs 3 non-empty stages of ST blocks")
+        if self.clip.height % 16 or self.clip.width % 16:
+            raise ValueError(f"clip {self.clip.height}x{self.clip.width} must be a multiple of 16")
+        self.stem = ConvNormAct(self.clip.channels, stem, (1, 5, 5))
+        self.pool = nn.AvgPool3d((1, 2, 2))
+        self.stages = nn.ModuleList()
+        cin = stem
+        for blocks in stages:
+            self.stages.append(_stage(cin, blocks))
+            cin = blocks[-1][1]
+        self.skin = SkinBranch(stages[0][-1][1], skin)
+        self.head_mid = nn.Conv3d(stages[1][-1][1], 1, 1)
+        self.head = nn.Conv3d(cin, 1, 1)
+        self.part_heads = nn.ModuleList(nn.Conv3d(cin, 1, 1) for _ in range(N_PARTS))
+
+    def _arch(self) -> dict:
+        return {
+            "stem": self.stem.conv.out_channels,
+            "stages": [[block.widths() for block in stage] for stage in self.stages],
+            "skin": self.skin.widths(),
+        }
+
+    def _trunk(self, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """-> (skin map (B,1,T,H/2,W/2), stage-2 features, stage-3 features)."""
+        f1 = self.stages[0](self.pool(self.stem(video)))
+        skin = self.skin(f1)
+        f2 = self.stages[1](self.pool(f1))
+        f3 = self.stages[2](self.pool(f2))
+        return skin, f2, f3
+
+    def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
+        skin, f2, f3 = self._trunk(video)
+        mid = self.head_mid(sgap(skin_attention(f2, skin))).flatten(1)
+        att = skin_attention(f3, skin)
+        rppg = self.head(sgap(att)).flatten(1)
+        h2, w2 = att.shape[-2] // 2, att.shape[-1] // 2
+        regions = [att[..., :h2, :w2], att[..., h2:, :w2], att[..., :h2, w2:], att[..., h2:, w2:]]
+        parts = torch.stack([head(sgap(r)).flatten(1) for head, r in zip(self.part_heads, regions)], dim=1)
+        return {"rppg": rppg, "rppg_mid": mid, "parts": parts, "skin": skin[:, 0]}
+
+    def rppg_only(self, video: torch.Tensor) -> torch.Tensor:
+        """The deployed computation: only what `rppg` needs (no mid-level or part heads)."""
+        skin, _, f3 = self._trunk(video)
+        return self.head(sgap(skin_attention(f3, skin))).flatten(1)
+
+    def deploy(self) -> nn.Module:
+        return DeployOutput(self, "rppg_only")

@@ -1,0 +1,123 @@
+"""STVEN: spatio-temporal video enhancement network, compressed face video -> enhanced video.
+
+Yu, Peng, Li, Hong, Zhao: "Remote Heart Rate Measurement from Highly Compressed Facial Videos: an
+End-to-end Deep Learning Solution with Video Enhancement", ICCV 2019, Sec. 3.1 and Table 1. Implemented
+from the paper's description (instance norm + ReLU throughout):
+
+- input: the video mapped to [-1, 1] plus the target compression label as one-hot planes (one plane per
+  entry of `spec.COMPRESSION_LEVELS`; label 0 = "enhance to the best quality");
+- encoder: conv 3x7x7 to 64; conv 3x4x4 stride (1,2,2) to 128; conv 4x4x4 stride 2 to 512;
+- bottleneck: `blocks` residual ST blocks at 512 (Table 1: 6);
+- decoder: transposed conv 4x4x4 stride 2 to 128; transposed conv 1x4x4 stride (1,2,2) to 64;
+  conv 1x7x7 to 3, tanh, plus the input (global residual); mapped back to the [0, 1] range.
+
+Norms are InstanceNorm3d(affine=True, track_running_stats=False): with running statistics the exported
+ONNX graph silently differs from eval mode (pytorch #72057). The tiny variant uses smaller first/last
+kernels (`k_in`, `k_out`) so it trains on a CPU; those kernels are part of the recorded architecture.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from edgerppg.models.base import MODELS, DeployOutput, EdgeModel
+from edgerppg.models.blocks import ConvNormAct, STBlock
+from edgerppg.spec import COMPRESSION_LEVELS, ClipSpec
+
+
+def label_planes(video: torch.Tensor, label: torch.Tensor | None, n_labels: int) -> torch.Tensor:
+    """One-hot label planes (B, n_labels, T, H, W) matching `video`; label None means 0 for every clip.
+
+    Built from a comparison with arange (not F.one_hot) so the exported graph is a plain Equal + Mul.
+    """
+    levels = torch.arange(n_labels, device=video.device)
+    if label is None:
+        onehot = (levels == 0).to(video.dtype).view(1, n_labels, 1, 1, 1)
+    else:
+        onehot = (label.view(-1, 1) == levels.view(1, -1)).to(video.dtype).view(-1, n_labels, 1, 1, 1)
+    return onehot * torch.ones_like(video[:, :1])
+
+
+@MODELS.register("stven")
+class STVEN(EdgeModel):
+    """STVEN; forward(video, label int64 (B,)) -> enhanced video (B,3,T,H,W) in about [0, 1]."""
+
+    NAME = "stven"
+    DEPLOY_OUTPUTS = ("enhanced",)
+    VARIANTS = {
+        "paper": {
+            "clip": ClipSpec(frames=64, height=128, width=128),
+            "labels": len(COMPRESSION_LEVELS),
+            "widths": [64, 128, 512],
+            "blocks": [[512, 512]] * 6,
+            "k_in": [3, 7, 7],
+            "k_out": [1, 7, 7],
+        },
+        "small": {
+            "clip": ClipSpec(frames=64, height=64, width=64),
+            "labels": len(COMPRESSION_LEVELS),
+            "widths": [8, 16, 32],
+            "blocks": [[32, 32]] * 3,
+            "k_in": [3, 5, 5],
+            "k_out": [1, 5, 5],
+        },
+        "tiny": {
+            "clip": ClipSpec(frames=64, height=64, width=64),
+            "labels": len(COMPRESSION_LEVELS),
+            "widths": [4, 8, 16],
+            "blocks": [[16, 16]] * 2,
+            "k_in": [1, 3, 3],
+            "k_out": [1, 3, 3],
+        },
+    }
+
+    def __init__(self, variant: str, clip, labels: int, widths: list[int], blocks: list, k_in, k_out):
+        super().__init__(variant, clip)
+        if self.clip.height % 4 or self.clip.width % 4 or self.clip.frames % 2:
+            raise ValueError(f"STVEN needs H, W multiples of 4 and an even T, got {self.clip.shape()}")
+        w1, w2, w3 = widths
+        self.enc1 = ConvNormAct(self.clip.channels + labels, w1, k_in, norm="instance", bias=False)
+        self.enc2 = ConvNormAct(w1, w2, (3, 4, 4), stride=(1, 2, 2), padding=1, norm="instance", bias=False)
+        self.enc3 = ConvNormAct(w2, w3, 4, stride=2, padding=1, norm="instance", bias=False)
+        self.blocks = nn.Sequential(*(STBlock(w3, mid, w3, norm="instance", residual=True) for mid, _ in blocks))
+        self.dec1 = ConvNormAct(w3, w2, 4, stride=2, padding=1, norm="instance", bias=False, transposed=True)
+        self.dec2 = ConvNormAct(
+            w2, w1, (1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1), norm="instance", bias=False, transposed=True
+        )
+        self.out = nn.Conv3d(w1, self.clip.channels, k_out, padding=tuple(k // 2 for k in k_out), bias=False)
+        with torch.no_grad():  # start close to the identity map (tanh(~0) + input), which joint training needs
+            self.out.weight.mul_(0.1)
+
+    @property
+    def n_labels(self) -> int:
+        return self.enc1.conv.in_channels - self.clip.channels
+
+    def _arch(self) -> dict:
+        return {
+            "labels": self.n_labels,
+            "widths": [self.enc1.conv.out_channels, self.enc2.conv.out_channels, self.enc3.conv.out_channels],
+            "blocks": [block.widths() for block in self.blocks],
+            "k_in": list(self.enc1.conv.kernel_size),
+            "k_out": list(self.out.kernel_size),
+        }
+
+    def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
+        """Enhance `video` (B,3,T,H,W) in [0,1] towards compression level `label` (int64 (B,); None = 0)."""
+        x = video * 2.0 - 1.0
+        h = self.enc1(torch.cat([x, label_planes(x, label, self.n_labels)], dim=1))
+        h = self.blocks(self.enc3(self.enc2(h)))
+        y = torch.tanh(self.out(self.dec2(self.dec1(h)))) + x
+        return (y + 1.0) * 0.5
+
+    def enhance(self, video: torch.Tensor) -> torch.Tensor:
+        """The deployed computation: enhance to the best quality (label 0)."""
+        return self.forward(video, None)
+
+    def deploy(self) -> nn.Module:
+        return DeployOutput(self, "enhance")
+
+    def example_inputs_train(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
+        """(video, label) for forward(); labels cycle through the compression levels."""
+        (video,) = self.example_inputs(batch)
+        return video, torch.arange(batch, device=video.device) % self.n_labels
