@@ -1,0 +1,160 @@
+"""Training objectives by model name: how each model of Yu et al. (ICCV 2019) is trained.
+
+`objective(model)` looks the model's registered name up in `OBJECTIVES` and returns an `Objective`: called as
+`objective(model, batch) -> loss`, it also says which parameters train (`prepare`), how train/eval modes are
+set (`train_mode`) and how to read a pulse from the model for validation (`signal`; None for STVEN alone).
+SNIP calibration and fine-tuning in `edgerppg.prune` use the same objectives.
+
+- "rppgnet": Eq. 8 on the clip's ground-truth pulse and skin label.
+- "stven": Eq. 3-4 on (compressed clip, original clip) pairs (`batch["target"]`).
+- "cascade" (joint training, Eq. 9-10): STVEN enhances the compressed clip with label 0, the frozen rPPGNet
+  reads it; L_rPPGNet + eps * perceptual loss on rPPGNet feature maps (enhanced vs original clip) +
+  rho * L_STVEN. Only STVEN's parameters train; rPPGNet stays in eval mode.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Iterator
+
+import torch
+from torch import Tensor, nn
+
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.registry import Registry
+from edgerppg.train import losses
+
+OBJECTIVES: Registry[type["Objective"]] = Registry("training objective")
+
+
+class Objective:
+    """A model's training loss plus the few facts the training loop needs about that model."""
+
+    name = "base"
+    #: validation metric when `signal` gives a pulse (HR MAE, bpm); else the validation loss
+    has_signal = True
+
+    def __call__(self, model: nn.Module, batch: dict) -> Tensor:
+        raise NotImplementedError
+
+    def prepare(self, model: nn.Module) -> list[nn.Parameter]:
+        """Freeze what must not train; return the parameters the optimiser updates."""
+        return [p for p in model.parameters() if p.requires_grad]
+
+    def train_mode(self, model: nn.Module) -> None:
+        model.train()
+
+    def signal(self, model: nn.Module, video: Tensor) -> Tensor:
+        """The model's rPPG pulse (B, T) for a clip batch (B, 3, T, H, W)."""
+        raise NotImplementedError
+
+
+def objective(model: nn.Module) -> Objective:
+    """The training objective registered for `model`'s name (model.spec.name)."""
+    spec = getattr(model, "spec", None)
+    name = getattr(spec, "name", None)
+    if name is None:
+        raise EdgeRPPGError(f"{type(model).__name__}: model has no .spec.name, so no training objective is known")
+    return OBJECTIVES.get(name)()
+
+
+@OBJECTIVES.register("rppgnet")
+class RPPGNetObjective(Objective):
+    """Eq. 6, 8 with alpha=1, beta=0.5, gamma=0.1, delta=0.5."""
+
+    name = "rppgnet"
+
+    def __init__(self, weights: losses.RPPGNetWeights = losses.RPPGNetWeights()):
+        self.weights = weights
+
+    def __call__(self, model, batch):
+        out = model(batch["video"])
+        return losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.weights)
+
+    def signal(self, model, video):
+        return model(video)["rppg"]
+
+
+@OBJECTIVES.register("stven")
+class STVENObjective(Objective):
+    """Eq. 3-4 on pairs: batch["video"] is the compressed clip (label k), batch["target"] the original."""
+
+    name = "stven"
+    has_signal = False
+
+    def __call__(self, model, batch):
+        if "target" not in batch:
+            raise EdgeRPPGError("STVEN training needs (compressed, original) pairs: build the ClipDataset with pair_group='raw'")
+        return losses.stven_loss(model, batch["video"], batch["target"], batch["label"])
+
+
+@OBJECTIVES.register("cascade")
+class JointObjective(Objective):
+    """Eq. 9-10: train STVEN through the frozen rPPGNet of a cascade (inputs enhanced with label 0)."""
+
+    name = "cascade"
+
+    def __init__(
+        self,
+        weights: losses.JointWeights = losses.JointWeights(),
+        rppgnet_weights: losses.RPPGNetWeights = losses.RPPGNetWeights(),
+    ):
+        self.weights, self.rppgnet_weights = weights, rppgnet_weights
+
+    def prepare(self, model):
+        for p in model.rppgnet.parameters():
+            p.requires_grad_(False)
+        return [p for p in model.stven.parameters() if p.requires_grad]
+
+    def train_mode(self, model):
+        model.train()
+        model.rppgnet.eval()  # frozen: batch-norm statistics stay those rPPGNet was trained with
+
+    def __call__(self, model, batch):
+        if "target" not in batch:
+            raise EdgeRPPGError("joint training needs (compressed, original) pairs: build the ClipDataset with pair_group='raw'")
+        video, target, label = batch["video"], batch["target"], batch["label"]
+        zeros = torch.zeros_like(label)
+        layers = feature_layers(model.rppgnet)
+        with tap_features(model.rppgnet, layers) as feats:
+            out = model(video, zeros)
+        with torch.no_grad(), tap_features(model.rppgnet, layers) as target_feats:
+            model.rppgnet(target)
+        l_r = losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.rppgnet_weights)
+        l_p = losses.perceptual_loss(feats, target_feats)
+        l_s = losses.stven_loss(model.stven, video, target, label, enhanced=out["enhanced"])
+        return losses.joint_loss(l_r, l_p, l_s, self.weights)
+
+    def signal(self, model, video):
+        return model(video, torch.zeros(video.shape[0], dtype=torch.long, device=video.device))["rppg"]
+
+
+def feature_layers(rppgnet: nn.Module) -> list[str]:
+    """Names of the rPPGNet blocks whose feature maps the perceptual loss compares.
+
+    The model may name them (`rppgnet.feature_layers`); otherwise the output of every stage of ST blocks
+    (`stages.0`, `stages.1`, ...): low-, mid- and high-level spatio-temporal features.
+    """
+    names = getattr(rppgnet, "feature_layers", None)
+    if names:
+        return list(names)
+    stages = getattr(rppgnet, "stages", None)
+    if isinstance(stages, nn.ModuleList) and len(stages):
+        return [f"stages.{i}" for i in range(len(stages))]
+    raise EdgeRPPGError(f"{type(rppgnet).__name__}: no feature layers found for the perceptual loss")
+
+
+@contextlib.contextmanager
+def tap_features(model: nn.Module, names: list[str]) -> Iterator[list[Tensor]]:
+    """Collect the outputs of the named sub-modules during forwards inside the block (forward hooks)."""
+    modules = dict(model.named_modules())
+    missing = [n for n in names if n not in modules]
+    if missing:
+        raise EdgeRPPGError(f"{type(model).__name__}: no sub-module named {missing[0]!r} for the perceptual loss")
+    feats: list[Tensor] = []
+    handles = [modules[n].register_forward_hook(lambda _m, _i, o: feats.append(o)) for n in names]
+    try:
+        yield feats
+    finally:
+        for h in handles:
+            h.remove()
