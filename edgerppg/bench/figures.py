@@ -1,0 +1,133 @@
+"""Model figures for the benchmark table: params, non-zeros, density, MACs, bytes on disk, precision.
+
+Read from what ships, not from the training code: an export directory's `manifest.json` (plus the
+weights stored in its ONNX file when the manifest has no counts), or a checkpoint's safetensors header
+manifest and tensors. MACs are whatever the producing stage recorded (torch.utils.flop_counter on the
+deploy form, see models.stats); bench does not re-count them.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg.bench.results import ModelFigures
+
+_MODEL_FILES = ("model.onnx", "model.onnx.data", "model.engine", "model.plan")
+
+
+def artifact_manifest(path: str | Path) -> dict:
+    """The manifest stored with an artifact: export dir `manifest.json` or safetensors header metadata."""
+    path = Path(path)
+    if path.is_dir():
+        mf = path / "manifest.json"
+        return json.loads(mf.read_text()) if mf.exists() else {}
+    if path.suffix == ".safetensors":
+        from safetensors import safe_open
+
+        with safe_open(str(path), framework="numpy") as f:
+            meta = f.metadata() or {}
+        for key in ("manifest", "edgerppg"):
+            if key in meta:
+                try:
+                    return json.loads(meta[key])
+                except ValueError:
+                    pass
+        return {k: _maybe_json(v) for k, v in meta.items()}
+    return {}
+
+
+def model_figures(path: str | Path) -> ModelFigures:
+    """Figures for one artifact (export dir, .onnx file or .safetensors checkpoint)."""
+    path = Path(path)
+    manifest = artifact_manifest(path)
+    stats = _find_stats(manifest)
+    fig = ModelFigures(
+        params=_int(stats.get("params")), nonzeros=_int(stats.get("nonzeros")),
+        density=_float(stats.get("density")), macs=_int(stats.get("macs")),
+        size_bytes=_size(path), precision=manifest.get("precision") or _precision_of(path),
+        model=_lookup(manifest, "model"), variant=_lookup(manifest, "variant"),
+    )
+    if fig.params is None or fig.nonzeros is None:
+        counted = _count_weights(path)
+        if counted:
+            fig.params = fig.params if fig.params is not None else counted[0]
+            fig.nonzeros = fig.nonzeros if fig.nonzeros is not None else counted[1]
+    if fig.density is None and fig.params:
+        fig.density = fig.nonzeros / fig.params if fig.nonzeros is not None else None
+    return fig
+
+
+def _find_stats(manifest: dict) -> dict:
+    """Counts may sit at the top level or under "stats"/"model_stats"/"figures"."""
+    out = {}
+    for key in ("stats", "model_stats", "figures", "metrics"):
+        if isinstance(manifest.get(key), dict):
+            out.update({k: v for k, v in manifest[key].items() if k in ("params", "nonzeros", "density", "macs")})
+    out.update({k: manifest[k] for k in ("params", "nonzeros", "density", "macs") if k in manifest})
+    return out
+
+
+def _size(path: Path) -> int | None:
+    if path.is_file():
+        return path.stat().st_size
+    files = [path / n for n in _MODEL_FILES if (path / n).exists()]
+    return sum(f.stat().st_size for f in files) if files else None
+
+
+def _precision_of(path: Path) -> str | None:
+    return "fp32" if path.suffix == ".safetensors" else None
+
+
+def _count_weights(path: Path) -> tuple[int, int] | None:
+    """(params, nonzeros) over the stored float weights (ONNX initializers, dense and sparse, or tensors)."""
+    if path.suffix == ".safetensors":
+        from safetensors.numpy import load_file
+
+        tensors = [t for t in load_file(str(path)).values() if t.dtype.kind == "f"]
+        return sum(t.size for t in tensors), sum(int(np.count_nonzero(t)) for t in tensors)
+    onnx_path = path / "model.onnx" if path.is_dir() else path
+    if onnx_path.suffix != ".onnx" or not onnx_path.exists():
+        return None
+    try:
+        import onnx
+        from onnx import numpy_helper
+    except ImportError:
+        return None
+    graph = onnx.load(str(onnx_path)).graph
+    params = nonzeros = 0
+    for init in graph.initializer:
+        arr = numpy_helper.to_array(init)
+        if arr.dtype.kind == "f" and arr.ndim >= 2:
+            params += arr.size
+            nonzeros += int(np.count_nonzero(arr))
+    for sp in graph.sparse_initializer:
+        dims = list(sp.dims)
+        params += int(np.prod(dims))
+        nonzeros += int(np.count_nonzero(numpy_helper.to_array(sp.values)))
+    return params, nonzeros
+
+
+def _lookup(manifest: dict, key: str):
+    """A string field at the top level or under the manifest's "source"/"architecture" block."""
+    for block in (manifest, manifest.get("source"), manifest.get("architecture"), manifest.get("arch")):
+        if isinstance(block, dict) and isinstance(block.get(key), str):
+            return block[key]
+    return None
+
+
+def _maybe_json(v):
+    try:
+        return json.loads(v)
+    except (TypeError, ValueError):
+        return v
+
+
+def _int(v):
+    return int(v) if isinstance(v, (int, float)) else None
+
+
+def _float(v):
+    return float(v) if isinstance(v, (int, float)) else None

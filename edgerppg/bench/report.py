@@ -1,0 +1,161 @@
+"""Render a `BenchReport`: table rows, rich tables for the terminal, and the Markdown report.
+
+Rows are built once (plain dicts of numbers) and rendered twice, so the terminal and the Markdown report
+always show the same figures. The accuracy table puts each artifact next to the classical POS/CHROM rows
+per data group (codec/bitrate), with the band, window and method the HR was measured with.
+"""
+
+from __future__ import annotations
+
+from edgerppg.bench.gate import overall_metric
+from edgerppg.bench.results import BenchReport
+
+METRIC_KEYS = ("mae", "rmse", "mape", "r", "within5", "sd", "n")
+LATENCY_COLUMNS = (
+    ("artifact", "artifact", None), ("backend", "backend", None), ("precision", "precision", None),
+    ("batch", "batch", "d"), ("mean_ms", "mean ms", ".2f"), ("sd_ms", "SD ms", ".2f"), ("min_ms", "min ms", ".2f"),
+    ("p50_ms", "p50 ms", ".2f"), ("p90_ms", "p90 ms", ".2f"), ("p99_ms", "p99 ms", ".2f"),
+    ("fps", "FPS (frames)", ".0f"), ("clips_per_s", "clips/s", ".1f"), ("speedup", "speed-up", ".2f"),
+    ("rss_peak_mib", "peak RSS MiB", ".0f"), ("rss_increase_mib", "RSS +MiB", ".0f"), ("gpu_mib", "GPU MiB", ".0f"),
+)
+MODEL_COLUMNS = (
+    ("artifact", "artifact", None), ("model", "model", None), ("params", "params", ",d"),
+    ("nonzeros", "non-zeros", ",d"), ("density", "density", ".3f"), ("macs", "MACs/clip", ",d"),
+    ("size_mib", "size MiB", ".2f"), ("precision", "precision", None),
+)
+ACCURACY_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
+                    ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"), ("r", "r", ".3f"),
+                    ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"))
+
+
+def latency_rows(report: BenchReport) -> list[dict]:
+    """One row per artifact; `speedup` is relative to the slowest p50 (the dense reference)."""
+    slowest = max((r.latency.median_p50_ms for r in report.results), default=0.0)
+    rows = []
+    for r in report.results:
+        lat, mem = r.latency, r.memory
+        rows.append({
+            "artifact": r.name, "backend": r.backend, "precision": r.figures.precision, "batch": lat.batch,
+            "mean_ms": lat.mean_ms, "sd_ms": lat.sd_ms, "min_ms": lat.min_ms, "p50_ms": lat.p50_ms,
+            "p90_ms": lat.p90_ms, "p99_ms": lat.p99_ms, "fps": lat.fps, "clips_per_s": lat.clips_per_s,
+            "speedup": slowest / lat.median_p50_ms if lat.median_p50_ms else None,
+            "rss_peak_mib": mem.rss_peak_bytes / 2**20, "rss_increase_mib": mem.rss_increase_bytes / 2**20,
+            "gpu_mib": None if mem.gpu_bytes is None else mem.gpu_bytes / 2**20,
+            "split_ms": lat.split_ms,
+        })
+    return rows
+
+
+def model_rows(report: BenchReport) -> list[dict]:
+    rows = []
+    for r in report.results:
+        f = r.figures
+        rows.append({"artifact": r.name, "model": " ".join(x for x in (f.model, f.variant) if x) or None,
+                     "params": f.params, "nonzeros": f.nonzeros, "density": f.density, "macs": f.macs,
+                     "size_mib": None if f.size_bytes is None else f.size_bytes / 2**20, "precision": f.precision})
+    return rows
+
+
+def group_metrics(accuracy: dict | None) -> dict[str, dict]:
+    """{group: per-window metrics} from an `evaluate()` result; "all" holds the metrics over every group."""
+    if not accuracy:
+        return {}
+    out = {}
+    groups = accuracy.get("groups") or accuracy.get("by_group") or {}
+    for name, node in groups.items():
+        value = _metrics_of(node)
+        if value:
+            out[name] = value
+    overall = {k: overall_metric(accuracy, k) for k in METRIC_KEYS}
+    if any(v is not None for v in overall.values()):
+        out["all"] = overall
+    return out
+
+
+def _metrics_of(node) -> dict | None:
+    if not isinstance(node, dict):
+        return None
+    for key in ("window", "per_window", "windows"):
+        if isinstance(node.get(key), dict) and "mae" in node[key]:
+            return node[key]
+    return node if "mae" in node else None
+
+
+def accuracy_rows(report: BenchReport) -> list[dict]:
+    """Rows (group, method, metrics...): every artifact and classical method, grouped by data group."""
+    named = [(r.name, r.accuracy) for r in report.results] + list(report.classical.items())
+    table: dict[str, list[dict]] = {}
+    for method, acc in named:
+        for group, metrics in group_metrics(acc).items():
+            table.setdefault(group, []).append({"group": group, "method": method,
+                                                **{k: metrics.get(k) for k in METRIC_KEYS}})
+    order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
+    return [row for g in order for row in table[g]]
+
+
+def _fmt(value, spec) -> str:
+    if value is None:
+        return "-"
+    if spec is None:
+        return str(value)
+    try:
+        return format(value, spec)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _render_rows(rows, columns) -> list[list[str]]:
+    return [[_fmt(row.get(key), spec) for key, _, spec in columns] for row in rows]
+
+
+def rich_tables(report: BenchReport) -> list:
+    """Rich tables: latency/memory, model figures, accuracy (when measured)."""
+    from rich.table import Table
+
+    tables = []
+    for title, rows, cols in _sections(report):
+        t = Table(title=title)
+        for i, (_, label, spec) in enumerate(cols):
+            t.add_column(label, justify="left" if spec is None else "right", no_wrap=i == 0)
+        for cells in _render_rows(rows, cols):
+            t.add_row(*cells)
+        tables.append(t)
+    return tables
+
+
+def _sections(report: BenchReport):
+    settings = report.settings
+    env = report.environment
+    yield (f"latency and memory - {settings.get('device', 'cpu')}, {env.get('cpu', '?')}, "
+           f"threads {settings.get('threads') or 'default'}", latency_rows(report), LATENCY_COLUMNS)
+    yield "model figures", model_rows(report), MODEL_COLUMNS
+    acc = accuracy_rows(report)
+    if acc:
+        yield (f"HR error per window ({settings.get('window', 10)} s windows, welch, band 0.7-3.0 Hz)",
+               acc, ACCURACY_COLUMNS)
+
+
+def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
+    """The Markdown report: settings, environment, then the same tables as the terminal."""
+    env, s = report.environment, report.settings
+    lines = ["# edgerppg benchmark", "",
+             f"- machine: {env.get('cpu')} ({env.get('cores_physical')} cores / {env.get('cores_logical')} threads, "
+             f"{env.get('memory_gib')} GiB), {env.get('platform')}",
+             f"- settings: device {s.get('device')}, batch {s.get('batch')}, threads {s.get('threads') or 'default'}, "
+             f"warm-up {s.get('warmup')}, {s.get('repeats')} x {s.get('iters')} timed calls, "
+             f"isolated process per artifact: {s.get('isolate')}",
+             "- versions: " + ", ".join(f"{k} {v}" for k, v in env.get("versions", {}).items()), ""]
+    for r in report.results:
+        if r.providers:
+            lines.append(f"- {r.name}: providers {', '.join(r.providers)}")
+    for title, rows, cols in _sections(report):
+        lines += ["", f"## {title}", "", "| " + " | ".join(label for _, label, _ in cols) + " |",
+                  "|" + "|".join("---" if spec is None else "---:" for _, _, spec in cols) + "|"]
+        lines += ["| " + " | ".join(cells) + " |" for cells in _render_rows(rows, cols)]
+    for r in report.results:
+        if r.latency.split_ms:
+            parts = ", ".join(f"{k} {v:.3f} ms" for k, v in r.latency.split_ms.items())
+            lines.append(f"\n{r.name}: per-call split {parts}")
+    for p in plots or []:
+        lines += ["", f"![{p}]({p})"]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,159 @@
+"""`benchmark(paths, spec)`: latency, memory, model figures and HR accuracy for each artifact.
+
+One artifact at a time, each (by default) in a fresh Python subprocess (`python -m edgerppg.bench.child`),
+so its peak RSS is its own and one backend's threads or arenas do not slow the next. The child opens the
+artifact through `runtime.open_backend` (or the factory named in `BenchSpec.opener`), times it with
+`bench.timing`, samples memory with `bench.memory`, reads figures from the manifest, and, when a data
+directory is given, measures HR error through `runtime.predict.load_predictor` + `bench.accuracy.evaluate`.
+The classical POS/CHROM rows are computed once in the parent, on the same recordings.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from edgerppg.bench.results import ArtifactResult, BenchReport
+from edgerppg.errors import EdgeRPPGError
+
+
+@dataclass
+class BenchSpec:
+    """What to measure and how; every field is recorded in the report's `settings`."""
+
+    backend: str | None = None  # None: chosen from the artifact (checkpoint -> torch, export dir -> ort/trt)
+    device: str = "cpu"
+    data: str | None = None
+    batch: int = 1
+    threads: int | None = None
+    warmup: int = 5
+    iters: int = 30
+    repeats: int = 3
+    isolate: bool = True  # one fresh subprocess per artifact
+    methods: tuple[str, ...] = ("pos", "chrom")  # classical rows in the accuracy table
+    window: float = 10.0
+    seed: int = 0
+    opener: str = "edgerppg.runtime:open_backend"  # backend factory f(path, backend, device, threads)
+    predictor: str = "edgerppg.runtime.predict:load_predictor"
+    example: bool = True  # keep one predicted pulse for the plots
+    labels: dict[str, str] = field(default_factory=dict)  # path -> display name
+
+    def validate(self) -> None:
+        if self.batch < 1 or self.iters < 1 or self.repeats < 1 or self.warmup < 0:
+            raise EdgeRPPGError(
+                f"bench: --batch/--iters/--repeats must be >= 1 and --warmup >= 0 "
+                f"(got batch={self.batch}, iters={self.iters}, repeats={self.repeats}, warmup={self.warmup})"
+            )
+        if self.data is not None and not Path(self.data).is_dir():
+            raise EdgeRPPGError(f"{self.data}: --data is not a directory; point it at an `edgerppg synth` output or a dataset")
+
+
+def resolve(target: str):
+    """Import "module:attr"."""
+    module, _, attr = target.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
+    """Measure every artifact in `paths` and the classical methods on `spec.data`."""
+    from edgerppg import progress
+    from edgerppg.manifest import environment
+
+    spec.validate()
+    for p in paths:
+        if not Path(p).exists():
+            raise EdgeRPPGError(f"{p}: no such artifact or checkpoint; export one with `edgerppg export` or check the path")
+    results = []
+    with progress.task("bench", total=len(paths)) as bar:
+        for p in paths:
+            bar.update(status=Path(p).name)
+            results.append(_run_child(p, spec) if spec.isolate else measure_artifact(p, spec))
+            bar.advance()
+    classical = classical_rows(spec) if spec.data else {}
+    env = environment()
+    env["threads"] = spec.threads
+    settings = {k: v for k, v in asdict(spec).items() if k not in ("labels",)}
+    return BenchReport(results=results, environment=env, settings=settings, classical=classical)
+
+
+def measure_artifact(path: str | Path, spec: BenchSpec) -> ArtifactResult:
+    """Open, time, measure and (optionally) score one artifact in this process."""
+    from edgerppg.bench.figures import model_figures
+    from edgerppg.bench.memory import MemorySampler
+    from edgerppg.bench.timing import time_backend
+
+    opener = resolve(spec.opener)
+    with MemorySampler(isolated=spec.isolate, device=spec.device) as mem:
+        backend = opener(path, backend=spec.backend, device=spec.device, threads=spec.threads)
+        with backend:
+            latency = time_backend(backend, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
+                                   repeats=spec.repeats, seed=spec.seed)
+            name = getattr(backend, "name", None) or spec.backend or "auto"
+            described = backend.describe() if hasattr(backend, "describe") else {}
+            providers = list(described.get("providers") or getattr(backend, "providers", None) or [])
+    result = ArtifactResult(
+        name=spec.labels.get(str(path)) or Path(path).name, path=str(path), backend=str(name),
+        device=spec.device, threads=spec.threads, latency=latency, memory=mem.stats(),
+        figures=model_figures(path), providers=providers,
+    )
+    if spec.data:
+        result.accuracy, result.example = artifact_accuracy(path, spec)
+    return result
+
+
+def load_recordings(data: str):
+    from edgerppg.data import load_dataset
+
+    recordings = load_dataset(data)
+    if not recordings:
+        raise EdgeRPPGError(f"{data}: no recordings found; run `edgerppg synth {data}` or point --data at a dataset")
+    return recordings
+
+
+def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
+    """HR metrics of one artifact on `spec.data`, plus one example pulse for the plots."""
+    from edgerppg.bench.accuracy import evaluate
+
+    recordings = load_recordings(spec.data)
+    predictor = resolve(spec.predictor)(path, backend=spec.backend, device=spec.device, threads=spec.threads)
+    metrics = evaluate(recordings, predictor, window=spec.window)
+    example = None
+    if spec.example:
+        rec = recordings[0]
+        pulse, fps = predictor.predict(rec)
+        example = {"subject": rec.subject, "group": rec.group, "fps": float(fps),
+                   "pulse": [float(x) for x in pulse], "true_hr_bpm": rec.hr_bpm}
+    closer = getattr(predictor, "close", None)
+    if closer:
+        closer()
+    return metrics, example
+
+
+def classical_rows(spec: BenchSpec) -> dict[str, dict]:
+    """POS/CHROM/GREEN on the same recordings, for the same table."""
+    from edgerppg.bench.accuracy import ClassicalPredictor, evaluate
+
+    recordings = load_recordings(spec.data)
+    return {m: evaluate(recordings, ClassicalPredictor(m), window=spec.window) for m in spec.methods}
+
+
+def _run_child(path, spec: BenchSpec) -> ArtifactResult:
+    """Measure one artifact in a fresh interpreter; its errors come back as one-line EdgeRPPGErrors."""
+    with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
+        job, out = Path(tmp) / "job.json", Path(tmp) / "result.json"
+        job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
+        env = dict(os.environ, EDGERPPG_PROGRESS="0")
+        proc = subprocess.run([sys.executable, "-m", "edgerppg.bench.child", str(job), str(out)],
+                              env=env, capture_output=True, text=True)
+        if proc.returncode == 2 and out.exists():
+            raise EdgeRPPGError(json.loads(out.read_text())["error"])
+        if proc.returncode != 0 or not out.exists():
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise EdgeRPPGError(f"{path}: benchmark subprocess failed ({tail[0]}); re-run with --no-isolate to see the traceback")
+        return ArtifactResult.from_dict(json.loads(out.read_text()))

@@ -1,0 +1,75 @@
+"""`edgerppg bench`: latency, memory, model figures and HR error of artifacts; the CI regression gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgerppg.cli.app import app, console, err_console, print_json
+
+
+@app.command("bench")
+def bench_cmd(
+    artifacts: list[Path] = typer.Argument(..., help="Export directories (exported/NAME) or checkpoints (.safetensors)."),
+    backend: str = typer.Option(None, "--backend", help="torch, ort or trt (default: chosen from the artifact)."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    data: Path = typer.Option(None, "--data", help="Dataset dir: adds the HR error table with POS/CHROM rows."),
+    batch: int = typer.Option(1, "--batch", help="Clips per call."),
+    threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: the backend's)."),
+    warmup: int = typer.Option(5, "--warmup", help="Untimed calls before timing."),
+    iters: int = typer.Option(30, "--iters", help="Timed calls per repeat."),
+    repeats: int = typer.Option(3, "--repeats", help="Repeats; the gate compares their median p50."),
+    methods: str = typer.Option("pos,chrom", "--methods", help="Classical rows in the accuracy table ('' for none)."),
+    isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Measure each artifact in a fresh process."),
+    json_out: str = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for stdout)."),
+    md_out: Path = typer.Option(None, "--md", help="Write a Markdown report here."),
+    plots: Path = typer.Option(None, "--plots", help="Write PNG plots into this directory."),
+    baseline: Path = typer.Option(None, "--baseline", help="Saved bench JSON to gate against."),
+    max_regression: float = typer.Option(0.10, "--max-regression", help="Allowed slow-down of p50 / rise of MAE (0.10 = 10%)."),
+) -> None:
+    """Benchmark artifacts: latency (mean/SD/p50/p90/p99), FPS, memory, model figures, HR error."""
+    from edgerppg.bench.gate import check_regression
+    from edgerppg.bench.report import rich_tables, to_markdown
+    from edgerppg.bench.results import BenchReport
+    from edgerppg.bench.run import BenchSpec, benchmark
+
+    base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
+    spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,
+                     warmup=warmup, iters=iters, repeats=repeats, isolate=isolate,
+                     methods=tuple(m for m in methods.split(",") if m))
+    report = benchmark([str(a) for a in artifacts], spec)
+    written = []
+    if plots:
+        from edgerppg.bench.plots import write_plots
+
+        written = write_plots(report, plots)
+    if json_out and json_out != "-":
+        report.save(json_out)
+    if md_out:
+        from edgerppg.atomic import atomic_path
+
+        rel = [str(Path(p).resolve().relative_to(md_out.resolve().parent)) if _under(p, md_out) else p for p in written]
+        with atomic_path(md_out) as tmp:
+            tmp.write_text(to_markdown(report, rel))
+    if json_out == "-":
+        print_json(report.to_dict())
+    else:
+        for table in rich_tables(report):
+            console.print(table)
+    if base is not None:
+        regressions = check_regression(report, base, max_regression)
+        for r in regressions:
+            err_console.print(f"[bold red]regression:[/] {r.artifact} {r.metric} {r.baseline:.3f} -> {r.current:.3f} "
+                              f"(x{r.ratio:.2f} > x{r.limit:.2f})", highlight=False)
+        if regressions:
+            raise typer.Exit(1)
+        err_console.print(f"no regression beyond {max_regression:.0%} against {baseline}")
+
+
+def _under(path: str, md: Path) -> bool:
+    try:
+        Path(path).resolve().relative_to(md.resolve().parent)
+        return True
+    except ValueError:
+        return False

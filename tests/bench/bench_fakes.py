@@ -1,0 +1,64 @@
+"""A real (not mocked) backend for bench tests: a numpy MLP whose cost is set by its width and depth.
+
+An artifact is a directory with `fake.json` ({"width", "layers", "frames", "size"}) and a `manifest.json`
+like an export's. `infer()` does genuine matrix products, so a wider/deeper "model" is genuinely slower.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg.spec import ClipSpec
+
+
+def write_fake(path: Path, width: int = 64, layers: int = 1, frames: int = 8, size: int = 16) -> Path:
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "fake.json").write_text(json.dumps({"width": width, "layers": layers, "frames": frames, "size": size}))
+    d = 3 * frames * size * size
+    params = d * width + layers * width * width + width * frames
+    (path / "manifest.json").write_text(json.dumps({"model": "fake-mlp", "variant": f"w{width}", "precision": "fp32",
+                                                     "stats": {"params": params, "nonzeros": params, "macs": params}}))
+    (path / "model.onnx").write_bytes(b"\0" * params)  # stands in for the weights on disk
+    return path
+
+
+class FakeBackend:
+    name = "numpy"
+
+    def __init__(self, path, threads=None):
+        cfg = json.loads((Path(path) / "fake.json").read_text())
+        self.spec = ClipSpec(frames=cfg["frames"], height=cfg["size"], width=cfg["size"])
+        self.input_names, self.output_names = ["video"], ["rppg"]
+        self._cfg, self.weights, self.loaded, self.calls = cfg, None, False, 0
+
+    def load(self):
+        rng = np.random.default_rng(0)
+        d, w, t = 3 * self.spec.frames * self.spec.height * self.spec.width, self._cfg["width"], self.spec.frames
+        dims = [d] + [w] * (self._cfg["layers"] + 1) + [t]
+        self.weights = [rng.standard_normal((a, b)).astype(np.float32) / np.sqrt(a) for a, b in zip(dims, dims[1:])]
+        self.loaded = True
+
+    def infer(self, inputs):
+        assert self.loaded, "infer() before load()"
+        x = inputs["video"].reshape(inputs["video"].shape[0], -1)
+        for w in self.weights[:-1]:
+            x = np.maximum(x @ w, 0)
+        self.calls += 1
+        return {"rppg": x @ self.weights[-1]}
+
+    def close(self):
+        self.weights, self.loaded = None, False
+
+    def __enter__(self):
+        self.load()
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_fake(path, backend=None, device="cpu", threads=None):
+    return FakeBackend(path, threads)
