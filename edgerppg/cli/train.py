@@ -1,0 +1,66 @@
+"""`edgerppg train {rppgnet,stven,joint}`: train STVEN / rPPGNet (Yu et al., ICCV 2019) into a checkpoint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import enum
+
+import typer
+
+from edgerppg.cli.app import app, console, print_json
+from edgerppg.train.kinds import KINDS
+
+# choices come from the registry (importing edgerppg.train.kinds does not import torch)
+Kind = enum.Enum("Kind", {name: name for name in KINDS.names()}, type=str)
+
+
+@app.command("train")
+def train_cmd(
+    kind: Kind = typer.Argument(...,
+                               help="rppgnet: on raw videos; stven: on (compressed, raw) pairs; "
+                                    "joint: STVEN through a frozen rPPGNet (--init) -> cascade checkpoint."),
+    data: Path = typer.Option(..., "--data", help="Dataset directory (edgerppg synth layout or a real dataset)."),
+    out: Path = typer.Option(..., "--out", help="Checkpoint to write (.safetensors); the best validation epoch."),
+    variant: Optional[str] = typer.Option(None, "--variant", help="Model variant (paper|small|tiny); default "
+                                          "tiny, or the --init checkpoint's."),
+    epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint (joint: the trained rPPGNet)."),
+    stven: Optional[Path] = typer.Option(None, "--stven", help="joint only: a pre-trained STVEN checkpoint."),
+    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
+    batch: int = typer.Option(4, "--batch", help="Clips per optimiser step (per process under torchrun)."),
+    seed: int = typer.Option(0, "--seed", help="Seed for initialisation, split and shuffling."),
+    device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
+    val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of subjects held out for validation."),
+    groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated data groups to read (default all)."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
+    json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+) -> None:
+    """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
+    from edgerppg.train.run import train_model
+
+    result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
+                         batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume,
+                         groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
+    if json_out:
+        print_json(result)
+        return
+    _render(result)
+
+
+def _render(result: dict) -> None:
+    from rich.table import Table
+
+    best = result["best"]
+    table = Table(title=f"edgerppg train {result['kind']}: {result['model']}/{result['variant']}")
+    metric = best.get("metric", "val")
+    for col in ("epoch", "loss", metric):
+        table.add_column(col, justify="right")
+    for row in result["history"]:
+        mark = " *" if row["epoch"] == best.get("epoch") else ""
+        table.add_row(str(row["epoch"]), f"{row['loss']:.4f}", f"{row.get(metric, float('nan')):.3f}{mark}")
+    console.print(table)
+    console.print(f"best {metric} {best.get('value', float('nan')):.3f} at epoch {best.get('epoch')} -> {result['out']} "
+                  f"({result['train_clips']} train clips, {len(result['val_subjects'])} validation subjects, "
+                  f"{result['seconds']:.0f} s)")

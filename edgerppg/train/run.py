@@ -1,0 +1,86 @@
+"""`train_model`: the one library call behind `edgerppg train {rppgnet,stven,joint}`.
+
+Reads a dataset directory (the `edgerppg synth` layout or a supported real dataset), picks the recordings the
+training kind learns from (see `edgerppg.train.kinds`), splits them by subject into train and validation sets,
+builds the clip datasets at the model's own clip spec and runs `edgerppg.train.loop.fit` (Yu et al., ICCV 2019).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.train.kinds import KINDS
+
+
+def load_recordings(data: str | Path, groups: list[str] | None = None) -> list:
+    """All recordings under `data` (optionally only `groups`), with one-line errors for a bad directory."""
+    from edgerppg.data import load_dataset
+
+    data = Path(data)
+    if not data.is_dir():
+        raise EdgeRPPGError(f"{data}: no such data directory; create one with `edgerppg synth {data}`")
+    recordings = list(load_dataset(data, groups=groups))
+    if not recordings:
+        raise EdgeRPPGError(f"{data}: no recordings found; check the path and --groups")
+    return recordings
+
+
+def _subjects(recordings: list) -> list[str]:
+    return sorted({str(r.subject) for r in recordings})
+
+
+def train_model(
+    kind: str,
+    data: str | Path,
+    out: str | Path,
+    *,
+    variant: str | None = None,
+    epochs: int = 10,
+    init: str | Path | None = None,
+    stven: str | Path | None = None,
+    lr: float = 1e-4,
+    batch: int = 4,
+    seed: int = 0,
+    device: str = "cpu",
+    val_fraction: float = 0.2,
+    groups: list[str] | None = None,
+    resume: bool = True,
+) -> dict:
+    """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
+    from edgerppg.data.clips import ClipDataset, split_subjects
+    from edgerppg.train.loop import fit
+
+    recipe = KINDS.get(kind)()
+    if not 0.0 <= val_fraction < 1.0:
+        raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    _check_device(device)
+    data = Path(data)
+    model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
+    recordings = recipe.select(load_recordings(data, groups), data)
+    train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
+    if not train_recs:
+        raise EdgeRPPGError(f"{data}: no training subjects left after the validation split; lower --val-fraction")
+    spec = model.spec.clip
+    train_set = ClipDataset(train_recs, spec, pair_group=recipe.pair_group)
+    val_set = ClipDataset(val_recs, spec, pair_group=recipe.pair_group) if val_recs else None
+    meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in recordings}),
+                         "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
+                         "train_clips": len(train_set), "device": device, **provenance}}
+    start = time.perf_counter()
+    result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
+                 device=device, seed=seed, meta=meta)
+    return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
+            "train_clips": len(train_set), "val_clips": len(val_set) if val_set is not None else 0,
+            "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
+            "seconds": time.perf_counter() - start}
+
+
+def _check_device(device: str) -> None:
+    import torch
+
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise EdgeRPPGError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+    if not (device == "cpu" or device.startswith("cuda")):
+        raise EdgeRPPGError(f"--device {device}: choose cpu or cuda")

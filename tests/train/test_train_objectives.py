@@ -1,0 +1,82 @@
+"""Objectives for every registered model (rPPGNet, STVEN, cascade) on tiny clips: finite loss, right gradients."""
+
+import pytest
+import torch
+
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.models import MODELS, create_model
+from edgerppg.spec import ClipSpec
+from edgerppg.train import OBJECTIVES, objective
+from edgerppg.train.objectives import feature_layers, tap_features
+
+CLIP = ClipSpec(frames=8, height=32, width=32).to_dict()
+
+
+def _batch(b=2):
+    g = torch.Generator().manual_seed(0)
+    t = torch.arange(CLIP["frames"], dtype=torch.float32)
+    bvp = torch.sin(2 * torch.pi * t / 4.0).repeat(b, 1)
+    video = torch.rand(b, 3, CLIP["frames"], 32, 32, generator=g)
+    return {"video": video, "target": (video + 0.05).clamp(0, 1), "bvp": bvp,
+            "skin": (torch.rand(b, CLIP["frames"], 64, 64, generator=g) > 0.5).float(),
+            "label": torch.tensor([3, 2]), "subject": ["s1", "s2"]}
+
+
+def test_every_model_has_an_objective():
+    assert set(MODELS.names()) <= set(OBJECTIVES.names())
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+def test_objective_loss_is_finite_and_trains_the_right_parameters(name):
+    model = create_model(name, "tiny", clip=CLIP)
+    obj = objective(model)
+    trainable = obj.prepare(model)
+    obj.train_mode(model)
+    loss = obj(model, _batch())
+    assert loss.ndim == 0 and torch.isfinite(loss)
+    loss.backward()
+    assert trainable and all(p.grad is not None for p in trainable)
+    frozen = [p for p in model.parameters() if not any(p is q for q in trainable)]
+    assert all(p.grad is None for p in frozen)
+    if name == "cascade":  # joint: rPPGNet frozen in eval mode, STVEN trained
+        assert frozen and not model.rppgnet.training and model.stven.training
+        assert len(frozen) == len(list(model.rppgnet.parameters()))
+    if obj.has_signal:
+        model.eval()
+        with torch.no_grad():
+            assert obj.signal(model, _batch()["video"]).shape == (2, CLIP["frames"])
+
+
+def test_rppgnet_objective_learns_a_fixed_batch():
+    model = create_model("rppgnet", "tiny", clip=CLIP)
+    obj = objective(model)
+    opt = torch.optim.Adam(obj.prepare(model), lr=1e-2)
+    batch = _batch()
+    losses = []
+    for _ in range(8):
+        loss = obj(model, batch)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    assert losses[-1] < losses[0]
+
+
+def test_feature_taps_capture_rppgnet_stages():
+    model = create_model("rppgnet", "tiny", clip=CLIP)
+    names = feature_layers(model)
+    with tap_features(model, names) as feats:
+        model(_batch()["video"])
+    assert len(feats) == len(names) >= 3 and all(f.ndim == 5 for f in feats)
+    model(_batch()["video"])
+    assert len(feats) == len(names)  # hooks are removed on exit
+
+
+def test_pairs_are_required_and_unknown_models_refused():
+    model = create_model("stven", "tiny", clip=CLIP)
+    batch = _batch()
+    del batch["target"]
+    with pytest.raises(EdgeRPPGError, match="pairs"):
+        objective(model)(model, batch)
+    with pytest.raises(EdgeRPPGError, match="no .spec.name"):
+        objective(torch.nn.Linear(2, 2))
