@@ -1,0 +1,159 @@
+"""`export_checkpoint`: checkpoint -> artifact directory (model.onnx + manifest.json), parity-checked.
+
+Path in, path out (Ultralytics' exporter without the flag unpacking): the deploy form is exported at the clip
+spec the model carries, tidied by onnxslim, converted to the requested precision, optionally stored with
+sparse initializers, then run in ONNX Runtime against torch on seeded synthetic clips. A failing parity
+check raises and, because everything is written inside `atomic_dir`, leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg.errors import EdgeRPPGError
+
+FORMAT = "edgerppg-onnx/1"
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What to export; every field is recorded in the manifest."""
+
+    precision: str = "fp32"
+    sparse: bool = False
+    batch: int | str = 1  # an int, or "dynamic"
+    opset: int = 17
+    exporter: str = "torchscript"
+    calib: str | None = None
+    calib_clips: int = 16
+    int8_activations: str = "u8"  # "s8" when the artifact is meant for TensorRT
+    target: str | None = None
+    parity_clips: int = 4
+    seed: int = 0
+    hr_tol_bpm: float = 0.5
+
+    def validate(self) -> "ExportOptions":
+        from edgerppg.export.precision import PRECISIONS
+        from edgerppg.export.torch_export import EXPORTERS
+
+        PRECISIONS.get(self.precision)
+        EXPORTERS.get(self.exporter)
+        if self.target is not None:
+            from edgerppg.export.bundle import TARGETS
+
+            TARGETS.get(self.target)
+        if self.batch != "dynamic" and (not isinstance(self.batch, int) or self.batch < 1):
+            raise EdgeRPPGError(f"--batch {self.batch!r}: give a positive integer or 'dynamic'")
+        if not 7 <= self.opset <= 23:
+            raise EdgeRPPGError(f"--opset {self.opset}: choose an ONNX opset between 7 and 23 (17 is tested)")
+        if self.precision == "int8" and not self.calib:
+            raise EdgeRPPGError("--precision int8 needs --calib DIR (real clips to calibrate activation ranges)")
+        return self
+
+    @property
+    def dynamic(self) -> bool:
+        return self.batch == "dynamic"
+
+
+def _chunks(clips: np.ndarray, batch: int) -> list[np.ndarray]:
+    """Split clips into batches of exactly `batch` (the last one padded by repeating clips)."""
+    n = -(-len(clips) // batch) * batch
+    padded = np.concatenate([clips, clips[: n - len(clips)]]) if n > len(clips) else clips
+    return [padded[i:i + batch] for i in range(0, n, batch)]
+
+
+def torch_reference(deploy, example: tuple, chunks: list[np.ndarray]) -> np.ndarray:
+    """The deploy form's outputs on each chunk (extra inputs, e.g. STVEN labels, from `example`)."""
+    import torch
+
+    outs = []
+    with torch.no_grad():
+        for chunk in chunks:
+            y = deploy(torch.from_numpy(chunk), *example[1:])
+            y = y[0] if isinstance(y, (tuple, list)) else y
+            outs.append(y.float().cpu().numpy())
+    return np.concatenate(outs)
+
+
+def onnx_outputs(path: Path, input_names: list[str], example: tuple, chunks: list[np.ndarray]) -> np.ndarray:
+    """The exported graph's first output on each chunk, through the same ONNX Runtime session code as `ort`."""
+    from edgerppg.runtime.ort_backend import make_session
+
+    session = make_session(path, device="cpu", threads=None)
+    extras = {n: t.cpu().numpy() for n, t in zip(input_names[1:], example[1:])}
+    return np.concatenate([session.run(None, {input_names[0]: c, **extras})[0] for c in chunks])
+
+
+def norm_hint(deploy) -> str:
+    """Point at the usual culprit when parity fails: InstanceNorm with running stats (pytorch #72057)."""
+    bad = [n for n, m in deploy.named_modules()
+           if type(m).__name__.startswith("InstanceNorm") and getattr(m, "track_running_stats", False)]
+    if bad:
+        return (f"InstanceNorm layers {', '.join(bad[:3])}{'...' if len(bad) > 3 else ''} use running stats in eval, "
+                f"which ONNX InstanceNormalization ignores (pytorch #72057); rebuild them with "
+                f"track_running_stats=False or fold the stats into BatchNorm before exporting")
+    return "nothing was written; try --precision fp32 or another --opset"
+
+
+def export_module(model, out: str | os.PathLike, options: ExportOptions = ExportOptions(),
+                  source: dict | None = None) -> dict:
+    """Export `model` (with `.spec`, `.deploy()`, `.example_inputs()`) into the artifact directory `out`."""
+    from edgerppg.atomic import atomic_dir, write_json
+    from edgerppg.export import steps
+
+    options.validate()
+    spec = model.spec
+    deploy = model.deploy().eval()
+    batch = 1 if options.dynamic else int(options.batch)
+    example = tuple(model.example_inputs(batch=batch))
+    clips = steps.parity_inputs(spec.clip, options)
+    chunks = _chunks(clips, batch)
+    reference = torch_reference(deploy, example, chunks)
+    with atomic_dir(out) as tmp:
+        info = steps.build_onnx(deploy, example, spec, tmp, options)
+        candidate = onnx_outputs(tmp / "model.onnx", list(spec.input_names), example, chunks)
+        figures = steps.parity_figures(reference, candidate, spec.clip.fps, options)
+        if not figures["passed"]:
+            from edgerppg.export.parity import failure_message
+
+            raise EdgeRPPGError(failure_message(str((source or {}).get("checkpoint", spec.name)), figures, norm_hint(deploy)))
+        manifest = steps.manifest(spec, options, info, figures, source, tmp / "model.onnx")
+        manifest["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+        if options.target:
+            from edgerppg.export.bundle import TARGETS
+
+            manifest["bundle"] = TARGETS.get(options.target)(tmp, manifest)
+        write_json(tmp / "manifest.json", manifest)
+    manifest["path"] = str(Path(out))
+    return manifest
+
+
+def export_checkpoint(ckpt: str | os.PathLike, out: str | os.PathLike, options: ExportOptions = ExportOptions()) -> dict:
+    """Load a checkpoint (weights + architecture manifest) and export its deploy form to `out`."""
+    from edgerppg.manifest import sha256_file
+    from edgerppg.models.checkpoint import load_checkpoint
+
+    options.validate()
+    model, ck = load_checkpoint(ckpt)
+    model.eval()
+    recipe = ck.get("recipe_hash")
+    if recipe is None and isinstance(ck.get("recipe"), dict):
+        recipe = ck["recipe"].get("hash")
+    source = {
+        "checkpoint": str(ckpt),
+        "sha256": sha256_file(ckpt),
+        "recipe_hash": recipe,
+        "model": ck.get("model"),
+        "variant": ck.get("variant"),
+        "transforms": ck.get("transforms", []),
+    }
+    return export_module(model, out, options, source)
+
+
+def options_dict(options: ExportOptions) -> dict:
+    return asdict(options)

@@ -1,0 +1,93 @@
+"""Precision transforms of an exported fp32 ONNX graph: fp32 (as is), fp16, int8 (static QDQ).
+
+- fp16: onnxruntime's float16 converter (`onnxruntime.transformers.float16`), inputs and outputs kept fp32
+  so every backend feeds the same float32 clips.
+- int8: `onnxruntime.quantization.quantize_static` in QDQ format (QuantizeLinear/DequantizeLinear pairs that
+  ONNX Runtime fuses into integer kernels and TensorRT reads as explicit quantisation), calibrated on real
+  clips. Weights are per-channel symmetric int8. Activations: `"u8"` (asymmetric uint8, the fast path of
+  ONNX Runtime's x86 kernels) or `"s8"` (symmetric int8 with zero points 0, what TensorRT requires).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import numpy as np
+
+from edgerppg.errors import EdgeRPPGError, require
+from edgerppg.registry import Registry
+
+PRECISIONS: Registry = Registry("precision")
+
+
+@PRECISIONS.register("fp32")
+def to_fp32(src: Path, dst: Path, **_) -> dict:
+    """Keep the exported graph as it is."""
+    dst.write_bytes(src.read_bytes())
+    return {}
+
+
+@PRECISIONS.register("fp16")
+def to_fp16(src: Path, dst: Path, **_) -> dict:
+    """Convert weights and activations to fp16, keeping fp32 inputs/outputs."""
+    onnx = require("onnx", "onnx")
+    require("onnxruntime", "onnx")
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, disable_shape_infer=False)
+    onnx.save(model, str(dst))
+    return {"converter": "onnxruntime.transformers.float16 (keep_io_types)"}
+
+
+class ClipCalibrationReader:
+    """An ONNX Runtime CalibrationDataReader feeding one clip at a time (batch 1) to the graph's inputs."""
+
+    def __init__(self, clips: Iterable[np.ndarray], input_name: str, extra: dict[str, np.ndarray] | None = None):
+        self._clips = list(clips)
+        self._name = input_name
+        self._extra = dict(extra or {})
+        self._it: Iterator | None = None
+
+    def get_next(self) -> dict | None:
+        if self._it is None:
+            self._it = iter(self._clips)
+        clip = next(self._it, None)
+        if clip is None:
+            return None
+        return {self._name: np.ascontiguousarray(clip[None], dtype=np.float32), **self._extra}
+
+    def rewind(self) -> None:
+        self._it = None
+
+    def __len__(self) -> int:
+        return len(self._clips)
+
+
+def _reader_class():
+    """Make ClipCalibrationReader a real CalibrationDataReader subclass (imported lazily)."""
+    from onnxruntime.quantization import CalibrationDataReader
+
+    return type("ClipCalibrationDataReader", (ClipCalibrationReader, CalibrationDataReader), {})
+
+
+@PRECISIONS.register("int8")
+def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name: str = "video",
+            extra_inputs: dict | None = None, activations: str = "u8", **_) -> dict:
+    """Static QDQ quantisation calibrated (MinMax) on `calib` clips (N, 3, T, H, W)."""
+    require("onnxruntime", "onnx")
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if calib is None or len(calib) == 0:
+        raise EdgeRPPGError("int8 export needs calibration clips; pass --calib DIR with recorded or synthesised videos")
+    if activations not in ("u8", "s8"):
+        raise EdgeRPPGError(f"int8 activations {activations!r}: choose 'u8' (ONNX Runtime CPU) or 's8' (TensorRT)")
+    reader = _reader_class()(calib, input_name, extra_inputs)
+    act = QuantType.QUInt8 if activations == "u8" else QuantType.QInt8
+    quantize_static(
+        str(src), str(dst), reader, quant_format=QuantFormat.QDQ, activation_type=act,
+        weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+        extra_options={"ActivationSymmetric": activations == "s8", "WeightSymmetric": True},
+    )
+    return {"format": "QDQ", "activations": "uint8 asymmetric" if activations == "u8" else "int8 symmetric",
+            "weights": "int8 symmetric per-channel", "calibration_method": "MinMax", "calibration_clips": len(reader)}

@@ -1,0 +1,97 @@
+"""The steps of one export, each small: parity inputs, build the ONNX file, parity figures, manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg.export import graph
+
+
+def parity_inputs(clip, options) -> np.ndarray:
+    """Seeded synthetic clips for the parity check."""
+    from edgerppg.export.parity import synthetic_clips
+
+    return synthetic_clips(clip, n=options.parity_clips, seed=options.seed)
+
+
+def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
+    """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
+    import onnx
+
+    from edgerppg.export.precision import PRECISIONS
+    from edgerppg.export.torch_export import export_onnx, tidy, tidy_name
+
+    raw, fp32 = tmp / ".raw.onnx", tmp / ".fp32.onnx"
+    export_onnx(deploy, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
+    model, tidied = tidy(graph.load_onnx(raw))
+    onnx.save(model, str(fp32))
+    info = {"tidy": tidy_name() if tidied else "none", "fp32_dense_bytes": fp32.stat().st_size,
+            "fp32_stats": graph.weight_stats(model)}
+    calib = None
+    if options.precision == "int8":
+        from edgerppg.export.calib import calibration_clips
+
+        calib = calibration_clips(options.calib, spec.clip, options.calib_clips, options.seed)
+        info["calibration_source"] = str(options.calib)
+    extras = {n: t.cpu().numpy()[:1] for n, t in zip(list(spec.input_names)[1:], example[1:])}
+    info["precision"] = PRECISIONS.get(options.precision)(
+        fp32, tmp / "model.onnx", calib=calib, input_name=spec.input_names[0], extra_inputs=extras,
+        activations=options.int8_activations)
+    if options.sparse:
+        final = graph.load_onnx(tmp / "model.onnx")
+        info["sparse"] = graph.sparsify(final)
+        onnx.save(final, str(tmp / "model.onnx"))
+    raw.unlink()
+    fp32.unlink()
+    return info
+
+
+def parity_figures(reference: np.ndarray, candidate: np.ndarray, fps: float, options) -> dict:
+    from edgerppg.export.parity import compare
+
+    figures = compare(reference, candidate, fps, precision=options.precision, hr_tol_bpm=options.hr_tol_bpm)
+    figures["seed"] = options.seed
+    figures["backend"] = "onnxruntime CPUExecutionProvider vs torch eager (cpu)"
+    return figures
+
+
+def manifest(spec, options, info: dict, figures: dict, source: dict | None, path: Path) -> dict:
+    """Everything a deployment needs to trust and run the artifact."""
+    from edgerppg.export.exporter import FORMAT, options_dict
+    from edgerppg.manifest import sha256_file, versions
+
+    model = graph.load_onnx(path)
+    sig = graph.io_signature(model)
+    stats = graph.weight_stats(model)
+    size = path.stat().st_size
+    return {
+        "format": FORMAT,
+        "file": path.name,
+        "sha256": sha256_file(path),
+        "model": {"name": spec.name, "variant": getattr(spec, "variant", None)},
+        "source": source or {},
+        "clip": spec.clip.to_dict(),
+        "inputs": sig["inputs"],
+        "outputs": sig["outputs"],
+        "precision": options.precision,
+        "sparse": bool(options.sparse),
+        "batch": options.batch,
+        "opset": graph.opset_of(model),
+        "exporter": f"torch.onnx.export ({options.exporter})",
+        "tidy": info["tidy"],
+        "options": options_dict(options),
+        "precision_details": info["precision"],
+        "sparse_details": {"converted": len(info.get("sparse", {}).get("converted", [])),
+                           "bytes_saved": info.get("sparse", {}).get("bytes_saved", 0)} if options.sparse else None,
+        "params": info["fp32_stats"]["params"],
+        "nonzeros": info["fp32_stats"]["nonzeros"],
+        "density": info["fp32_stats"]["density"],
+        "weights_in_file": stats,
+        "sizes": {"model_bytes": size, "fp32_dense_bytes": info["fp32_dense_bytes"],
+                  "ratio_vs_fp32_dense": round(info["fp32_dense_bytes"] / size, 3)},
+        "parity": figures,
+        "ops": graph.op_types(model),
+        "versions": versions(),
+    }

@@ -1,0 +1,38 @@
+"""`load_predictor`: any model artifact wrapped as a `bench.accuracy.ModelPredictor` for `hr`, `eval`, `bench`.
+
+With an ONNX artifact the whole path (backend, preprocessing, overlap-add) runs without importing torch.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+
+def backend_infer(backend):
+    """An `infer(clips (B,3,T,H,W) float32) -> (B,T)` closure over a loaded backend (first output)."""
+
+    def infer(clips: np.ndarray) -> np.ndarray:
+        out = backend.infer(backend.feeds(clips))[backend.output_names[0]]
+        if out.ndim == 5:  # STVEN alone outputs video: read the pulse as the green mean of its frames
+            from edgerppg.export.parity import output_signals
+
+            out = output_signals(out)
+        return np.asarray(out, dtype=np.float32)
+
+    return infer
+
+
+def load_predictor(path: str | os.PathLike, backend: str | None = None, device: str = "cpu",
+                   threads: int | None = None):
+    """Open and load the backend for `path`, and wrap it in a ModelPredictor named after the artifact."""
+    from edgerppg.bench.accuracy import ModelPredictor
+    from edgerppg.runtime import open_backend
+
+    be = open_backend(path, backend=backend, device=device, threads=threads).load()
+    name = f"{Path(path).stem if Path(path).is_file() else Path(path).name} ({be.name})"
+    predictor = ModelPredictor(backend_infer(be), be.spec, name)
+    predictor.backend = be  # kept alive with the predictor; bench reads its description
+    return predictor
