@@ -16,6 +16,9 @@ from edgerppg.errors import EdgeRPPGError
 COMMAND_MODULES: list[str] = [
     "info",
     "train",
+    "bench",
+    "compare",
+    "run",
 ]
 
 for _name in COMMAND_MODULES:
