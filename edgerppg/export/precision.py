@@ -5,7 +5,8 @@
 - int8: `onnxruntime.quantization.quantize_static` in QDQ format (QuantizeLinear/DequantizeLinear pairs that
   ONNX Runtime fuses into integer kernels and TensorRT reads as explicit quantisation), calibrated on real
   clips. Weights are per-channel symmetric int8. Activations: `"u8"` (asymmetric uint8, the fast path of
-  ONNX Runtime's x86 kernels) or `"s8"` (symmetric int8 with zero points 0, what TensorRT requires).
+  ONNX Runtime's x86 kernels) or `"s8"` (symmetric int8 with zero points 0 and float biases, what TensorRT
+  requires).
 """
 
 from __future__ import annotations
@@ -87,7 +88,9 @@ def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name
     quantize_static(
         str(src), str(dst), reader, quant_format=QuantFormat.QDQ, activation_type=act,
         weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
-        extra_options={"ActivationSymmetric": activations == "s8", "WeightSymmetric": True},
+        # TensorRT reads int8 Q/DQ with zero point 0 and float biases: s8 is symmetric and keeps biases float
+        extra_options={"ActivationSymmetric": activations == "s8", "WeightSymmetric": True,
+                       "QuantizeBias": activations == "u8"},
     )
     return {"format": "QDQ", "activations": "uint8 asymmetric" if activations == "u8" else "int8 symmetric",
             "weights": "int8 symmetric per-channel", "calibration_method": "MinMax", "calibration_clips": len(reader)}

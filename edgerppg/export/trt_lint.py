@@ -82,8 +82,10 @@ def check_nodes(model) -> list[dict]:
                 out.append(_problem("error", "weights", where, f"{node.op_type} weights are computed at run time; TensorRT needs constant weights"))
         if node.op_type in ("QuantizeLinear", "DequantizeLinear") and len(node.input) > 2:
             zp = weights.get(node.input[2])
-            if zp is not None and np.any(zp != 0):
-                out.append(_problem("error", "zero-point", where, f"{node.op_type} zero point is not 0; export int8 with symmetric activations (--int8-activations s8)"))
+            if zp is not None and (zp.dtype != np.int8 or np.any(zp != 0)):
+                what = f"{zp.dtype.name} {'non-zero' if np.any(zp != 0) else 'zero'} point"
+                out.append(_problem("error", "zero-point", where, f"{node.op_type} has an {what}; TensorRT needs int8 Q/DQ "
+                                    f"with zero point 0 and float biases: export with --int8-activations s8"))
     if model.graph.sparse_initializer:
         out.append(_problem("warning", "sparse", f"{len(model.graph.sparse_initializer)} tensors",
                             "sparse_initializer weights: build-engine and build_engine.sh densify them before TensorRT parses the graph"))

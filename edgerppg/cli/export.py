@@ -1,0 +1,71 @@
+"""`edgerppg export`: checkpoint -> parity-checked ONNX artifact directory (model.onnx + manifest.json)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgerppg.cli.app import app, console, print_json
+
+
+def _batch(value: str) -> int | str:
+    if value == "dynamic":
+        return value
+    try:
+        return int(value)
+    except ValueError:
+        from edgerppg.errors import EdgeRPPGError
+
+        raise EdgeRPPGError(f"--batch {value!r}: give a positive integer or 'dynamic'") from None
+
+
+@app.command("export")
+def export_cmd(
+    ckpt: Path = typer.Argument(..., help="Checkpoint (.safetensors) written by train/prune."),
+    out: Path = typer.Option(..., "--out", help="Artifact directory to create, e.g. exported/rppgnet-int8."),
+    precision: str = typer.Option("fp32", "--precision", help="fp32, fp16 or int8 (static QDQ, needs --calib)."),
+    sparse: bool = typer.Option(False, "--sparse", help="Store mostly-zero weights as ONNX sparse_initializer."),
+    calib: Path = typer.Option(None, "--calib", help="Dataset directory with real clips for INT8 calibration."),
+    calib_clips: int = typer.Option(16, "--calib-clips", help="Number of calibration clips."),
+    int8_activations: str = typer.Option("u8", "--int8-activations", help="u8 (ONNX Runtime CPU) or s8 (TensorRT)."),
+    batch: str = typer.Option("1", "--batch", help="Fixed batch size, or 'dynamic'."),
+    target: str = typer.Option(None, "--target", help="Also write a device bundle: jetson."),
+    opset: int = typer.Option(17, "--opset", help="ONNX opset."),
+    exporter: str = typer.Option("torchscript", "--exporter", help="torchscript (default) or dynamo (needs onnxscript)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+) -> None:
+    """Export a checkpoint's deploy form to ONNX and check it against torch (tensor error and HR)."""
+    from edgerppg.export.exporter import ExportOptions, export_checkpoint
+
+    options = ExportOptions(precision=precision, sparse=sparse, batch=_batch(batch), opset=opset, exporter=exporter,
+                            calib=str(calib) if calib else None, calib_clips=calib_clips,
+                            int8_activations=int8_activations, target=target)
+    manifest = export_checkpoint(ckpt, out, options)
+    if json_out:
+        print_json(manifest)
+        return
+    _render(manifest)
+
+
+def _render(m: dict) -> None:
+    from rich.table import Table
+
+    p, s = m["parity"], m["sizes"]
+    table = Table(title=f"exported {m['model']['name']}/{m['model']['variant']} -> {m['path']}", show_header=False)
+    rows = [
+        ("precision", f"{m['precision']}{' + sparse storage' if m['sparse'] else ''}"),
+        ("opset / exporter", f"{m['opset']} / {m['exporter']}, tidy: {m['tidy']}"),
+        ("inputs", ", ".join(f"{i['name']} {i['shape']}" for i in m["inputs"])),
+        ("outputs", ", ".join(f"{o['name']} {o['shape']}" for o in m["outputs"])),
+        ("params / nonzeros", f"{m['params']:,} / {m['nonzeros']:,} (density {m['density']:.3f})"),
+        ("size", f"{s['model_bytes'] / 1024:.1f} KiB (dense fp32 {s['fp32_dense_bytes'] / 1024:.1f} KiB, "
+                 f"{s['ratio_vs_fp32_dense']:.2f}x smaller)"),
+        ("parity: max abs error", f"{p['max_abs_error']:.3g} ({p['max_rel_error']:.2e} of range)"),
+        ("parity: HR diff", f"{p['max_hr_diff_bpm']:.3f} bpm over {p['clips']} clips (limit {p['hr_tolerance_bpm']})"),
+    ]
+    if m.get("bundle"):
+        rows.append(("bundle", ", ".join(m["bundle"]["files"])))
+    for k, v in rows:
+        table.add_row(k, v)
+    console.print(table)
