@@ -15,6 +15,7 @@ import numpy as np
 
 from edgerppg.bench.results import ModelFigures
 
+_BUFFERS = ("running_mean", "running_var", "num_batches_tracked")  # state, not parameters
 _MODEL_FILES = ("model.onnx", "model.onnx.data", "model.engine", "model.plan")
 
 
@@ -55,6 +56,8 @@ def model_figures(path: str | Path) -> ModelFigures:
         if counted:
             fig.params = fig.params if fig.params is not None else counted[0]
             fig.nonzeros = fig.nonzeros if fig.nonzeros is not None else counted[1]
+    if fig.macs is None:
+        fig.macs = _count_macs(path)
     if fig.density is None and fig.params:
         fig.density = fig.nonzeros / fig.params if fig.nonzeros is not None else None
     return fig
@@ -86,7 +89,8 @@ def _count_weights(path: Path) -> tuple[int, int] | None:
     if path.suffix == ".safetensors":
         from safetensors.numpy import load_file
 
-        tensors = [t for t in load_file(str(path)).values() if t.dtype.kind == "f"]
+        tensors = [t for k, t in load_file(str(path)).items()
+                   if t.dtype.kind == "f" and not any(b in k for b in _BUFFERS)]
         return sum(t.size for t in tensors), sum(int(np.count_nonzero(t)) for t in tensors)
     onnx_path = path / "model.onnx" if path.is_dir() else path
     if onnx_path.suffix != ".onnx" or not onnx_path.exists():
@@ -112,10 +116,48 @@ def _count_weights(path: Path) -> tuple[int, int] | None:
 
 def _lookup(manifest: dict, key: str):
     """A string field at the top level or under the manifest's "source"/"architecture" block."""
-    for block in (manifest, manifest.get("source"), manifest.get("architecture"), manifest.get("arch")):
-        if isinstance(block, dict) and isinstance(block.get(key), str):
+    for block in (manifest, manifest.get("model"), manifest.get("source"), manifest.get("arch")):
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get(key), str):
             return block[key]
+        if key == "model" and isinstance(block.get(key), dict) and isinstance(block[key].get("name"), str):
+            return block[key]["name"]
     return None
+
+
+def _count_macs(path: Path) -> int | None:
+    """MACs per call: torch.utils.flop_counter on a checkpoint's deploy form, or the ONNX graph's conv/matmul shapes."""
+    if path.suffix == ".safetensors":
+        return _checkpoint_macs(path)
+    onnx_path = path / "model.onnx" if path.is_dir() else path
+    if onnx_path.suffix != ".onnx" or not onnx_path.exists():
+        return None
+    try:
+        from edgerppg.bench.onnx_macs import onnx_macs
+    except ImportError:
+        return None
+    return onnx_macs(onnx_path)
+
+
+def _checkpoint_macs(path: Path) -> int | None:
+    try:
+        from edgerppg.models.checkpoint import load_checkpoint
+    except ImportError:
+        return None
+    model, _ = load_checkpoint(path)
+    try:
+        from edgerppg.models.stats import model_stats
+
+        return int(model_stats(model)["macs"])
+    except ImportError:
+        import torch
+        from torch.utils.flop_counter import FlopCounterMode
+
+        deploy = model.deploy().eval()
+        with torch.no_grad(), FlopCounterMode(display=False) as counter:
+            deploy(*model.example_inputs(1))
+        return int(counter.get_total_flops() // 2)
 
 
 def _maybe_json(v):

@@ -15,9 +15,12 @@ LATENCY_COLUMNS = (
     ("artifact", "artifact", None), ("backend", "backend", None), ("precision", "precision", None),
     ("batch", "batch", "d"), ("mean_ms", "mean ms", ".2f"), ("sd_ms", "SD ms", ".2f"), ("min_ms", "min ms", ".2f"),
     ("p50_ms", "p50 ms", ".2f"), ("p90_ms", "p90 ms", ".2f"), ("p99_ms", "p99 ms", ".2f"),
-    ("fps", "FPS (frames)", ".0f"), ("clips_per_s", "clips/s", ".1f"), ("speedup", "speed-up", ".2f"),
+    ("fps", "FPS (frames)", ".0f"), ("clips_per_s", "clips/s", ".1f"), ("speedup", "x faster", ".2f"),
     ("rss_peak_mib", "peak RSS MiB", ".0f"), ("rss_increase_mib", "RSS +MiB", ".0f"), ("gpu_mib", "GPU MiB", ".0f"),
 )
+# the terminal shows fewer columns than the Markdown report (CI logs are often 80-120 columns wide)
+TERMINAL_LATENCY = ("artifact", "backend", "precision", "p50_ms", "p90_ms", "p99_ms", "sd_ms", "fps", "speedup",
+                    "rss_peak_mib", "rss_increase_mib", "gpu_mib")
 MODEL_COLUMNS = (
     ("artifact", "artifact", None), ("model", "model", None), ("params", "params", ",d"),
     ("nonzeros", "non-zeros", ",d"), ("density", "density", ".3f"), ("macs", "MACs/clip", ",d"),
@@ -114,6 +117,10 @@ def rich_tables(report: BenchReport) -> list:
 
     tables = []
     for title, rows, cols in _sections(report):
+        if cols is LATENCY_COLUMNS:
+            cols = tuple(c for c in cols if c[0] in TERMINAL_LATENCY)
+            if all(r.get("gpu_mib") is None for r in rows):
+                cols = tuple(c for c in cols if c[0] != "gpu_mib")
         t = Table(title=title)
         for i, (_, label, spec) in enumerate(cols):
             t.add_column(label, justify="left" if spec is None else "right", no_wrap=i == 0)

@@ -54,3 +54,20 @@ def test_memory_sampler_sees_an_allocation():
         del block
     stats = mem.stats()
     assert stats.rss_increase_bytes > 32 * 2**20 and stats.gpu_bytes is None
+
+
+def test_real_checkpoint_through_the_runtime(tmp_path):
+    """A real tiny rPPGNet checkpoint through runtime.open_backend: torch backend, figures from the checkpoint."""
+    from edgerppg.bench.run import BenchSpec, benchmark
+    from edgerppg.models import create_model
+    from edgerppg.models.checkpoint import save_checkpoint
+
+    ckpt = tmp_path / "tiny.safetensors"
+    model = create_model("rppgnet", variant="tiny")
+    save_checkpoint(ckpt, model)
+    report = benchmark([ckpt], BenchSpec(isolate=False, warmup=0, iters=1, repeats=2, threads=1))
+    r = report.results[0]
+    assert r.backend == "torch" and r.latency.frames == model.spec.clip.frames and r.latency.p50_ms > 0
+    trainable = sum(p.numel() for p in model.parameters())
+    assert r.figures.params == trainable and r.figures.model == "rppgnet" and r.figures.variant == "tiny"
+    assert r.figures.macs > 1e6 and r.figures.precision == "fp32" and r.figures.size_bytes == ckpt.stat().st_size

@@ -1,0 +1,56 @@
+"""MACs of an ONNX graph from its shapes: Conv, ConvTranspose, MatMul and Gemm (the layers that cost).
+
+Used for exported artifacts whose manifest carries no MAC count, so dense, structured-pruned and INT8 (QDQ)
+exports are compared on the same footing. Shapes come from ONNX shape inference; a QDQ graph's weights are
+found through their DequantizeLinear node. Returns None when a needed shape is unknown (dynamic axes).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+
+def onnx_macs(path: str | Path) -> int | None:
+    import onnx
+    from onnx import shape_inference
+
+    model = shape_inference.infer_shapes(onnx.load(str(path)))
+    g = model.graph
+    shapes = {}
+    for vi in list(g.value_info) + list(g.input) + list(g.output):
+        dims = [d.dim_value if d.HasField("dim_value") else None for d in vi.type.tensor_type.shape.dim]
+        shapes[vi.name] = dims
+    for init in g.initializer:
+        shapes[init.name] = list(init.dims)
+    total = 0
+    for node in g.node:
+        cost = _node_macs(node, shapes)
+        if cost is None:
+            return None
+        total += cost
+    return int(total)
+
+
+def _node_macs(node, shapes: dict) -> int | None:
+    if node.op_type not in ("Conv", "ConvTranspose", "MatMul", "Gemm"):
+        return 0
+    w = shapes.get(node.input[1])
+    x = shapes.get(node.input[0])
+    y = shapes.get(node.output[0])
+    if not w or not x or not y or None in w or None in y or None in x:
+        return None
+    if node.op_type == "Conv":  # each output element: C_in/group * kernel products
+        return math.prod(y) * w[1] * math.prod(w[2:])
+    if node.op_type == "ConvTranspose":  # each input element scatters into C_out/group * kernel outputs
+        return math.prod(x) * w[1] * math.prod(w[2:])
+    if node.op_type == "Gemm":
+        return math.prod(y) * (w[0] if _attr(node, "transB", 0) else w[0]) if len(w) == 2 else None
+    return math.prod(y) * x[-1]  # MatMul
+
+
+def _attr(node, name: str, default):
+    for a in node.attribute:
+        if a.name == name:
+            return a.i
+    return default
