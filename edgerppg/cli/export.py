@@ -31,8 +31,8 @@ def export_cmd(
     int8_activations: str = typer.Option("u8", "--int8-activations", help="u8 (ONNX Runtime CPU) or s8 (TensorRT)."),
     batch: str = typer.Option("1", "--batch", help="Fixed batch size, or 'dynamic'."),
     target: str = typer.Option(None, "--target", help="Also write a device bundle: jetson."),
-    opset: int = typer.Option(17, "--opset", help="ONNX opset."),
-    exporter: str = typer.Option("torchscript", "--exporter", help="torchscript (default) or dynamo (needs onnxscript)."),
+    opset: int = typer.Option(18, "--opset", help="ONNX opset (18 native to dynamo; 17 for TensorRT 8.6)."),
+    exporter: str = typer.Option("dynamo", "--exporter", help="dynamo (torch.export, default) or torchscript."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Export a checkpoint's deploy form to ONNX and check it against torch (tensor error and HR)."""

@@ -27,8 +27,8 @@ class ExportOptions:
     precision: str = "fp32"
     sparse: bool = False
     batch: int | str = 1  # an int, or "dynamic"
-    opset: int = 17
-    exporter: str = "torchscript"
+    opset: int = 18  # dynamo exports opset 18 natively; TensorRT 8.6 needs 17 (--exporter torchscript --opset 17)
+    exporter: str = "dynamo"  # torch 2.13's default; "torchscript" is the legacy one
     calib: str | None = None
     calib_clips: int = 16
     int8_activations: str = "u8"  # "s8" when the artifact is meant for TensorRT
@@ -50,7 +50,7 @@ class ExportOptions:
         if self.batch != "dynamic" and (not isinstance(self.batch, int) or self.batch < 1):
             raise EdgeRPPGError(f"--batch {self.batch!r}: give a positive integer or 'dynamic'")
         if not 7 <= self.opset <= 23:
-            raise EdgeRPPGError(f"--opset {self.opset}: choose an ONNX opset between 7 and 23 (17 is tested)")
+            raise EdgeRPPGError(f"--opset {self.opset}: choose an ONNX opset between 7 and 23 (18 is the default)")
         if self.precision == "int8" and not self.calib:
             raise EdgeRPPGError("--precision int8 needs --calib DIR (real clips to calibrate activation ranges)")
         return self
@@ -74,7 +74,8 @@ def torch_reference(deploy, example: tuple, chunks: list[np.ndarray]) -> np.ndar
     outs = []
     with torch.no_grad():
         for chunk in chunks:
-            y = deploy(torch.from_numpy(chunk), *example[1:])
+            extras = [e[:1].expand(len(chunk), *e.shape[1:]) for e in example[1:]]
+            y = deploy(torch.from_numpy(chunk), *extras)
             y = y[0] if isinstance(y, (tuple, list)) else y
             outs.append(y.float().cpu().numpy())
     return np.concatenate(outs)
@@ -85,8 +86,10 @@ def onnx_outputs(path: Path, input_names: list[str], example: tuple, chunks: lis
     from edgerppg.runtime.ort_backend import make_session
 
     session = make_session(path, device="cpu", threads=None)
-    extras = {n: t.cpu().numpy() for n, t in zip(input_names[1:], example[1:])}
-    return np.concatenate([session.run(None, {input_names[0]: c, **extras})[0] for c in chunks])
+    extras = {n: t.cpu().numpy()[:1] for n, t in zip(input_names[1:], example[1:])}
+    return np.concatenate([
+        session.run(None, {input_names[0]: c, **{n: np.repeat(e, len(c), 0) for n, e in extras.items()}})[0]
+        for c in chunks])
 
 
 def norm_hint(deploy) -> str:
@@ -112,7 +115,8 @@ def export_module(model, out: str | os.PathLike, options: ExportOptions = Export
     batch = 1 if options.dynamic else int(options.batch)
     example = tuple(model.example_inputs(batch=batch))
     clips = steps.parity_inputs(spec.clip, options)
-    chunks = _chunks(clips, batch)
+    # a dynamic export is traced at batch 1 and checked at batch 2, so a baked-in batch size fails parity
+    chunks = _chunks(clips, 2 if options.dynamic else batch)
     reference = torch_reference(deploy, example, chunks)
     with atomic_dir(out) as tmp:
         info = steps.build_onnx(deploy, example, spec, tmp, options)

@@ -41,7 +41,7 @@ def check_ops(model, version: str, matrix: dict) -> list[dict]:
             out.append(_problem("error", "op", op, f"{op} ({n} node{'s' * (n > 1)}) is not supported by TensorRT {version}'s ONNX parser"))
     opset = graph.opset_of(model)
     if opset > entry["max_opset"]:
-        out.append(_problem("error", "opset", f"opset {opset}", f"TensorRT {version} parses opsets up to {entry['max_opset']}; re-export with --opset {entry['max_opset']}"))
+        out.append(_problem("error", "opset", f"opset {opset}", f"TensorRT {version} parses opsets up to {entry['max_opset']}; re-export with --opset {entry['max_opset']} (--exporter torchscript converts without loss; use --batch N if it cannot trace a dynamic batch)"))
     return out
 
 

@@ -36,7 +36,7 @@ def test_manifest_records_the_contract(toy_export):
         assert key in on_disk
     assert on_disk["clip"] == CLIP.to_dict()
     assert on_disk["inputs"][0]["shape"] == ["batch", 3, CLIP.frames, CLIP.height, CLIP.width]
-    assert on_disk["opset"] == 17 and "torchscript" in on_disk["exporter"]
+    assert on_disk["opset"] == 18 and "dynamo" in on_disk["exporter"]
     assert set(on_disk["versions"]) >= {"torch", "onnx", "onnxruntime"}
     p = on_disk["parity"]
     assert p["passed"] and p["max_hr_diff_bpm"] <= 0.5 and p["max_rel_error"] < 1e-3
@@ -54,16 +54,18 @@ def test_dynamic_batch_runs_any_batch(toy_export):
 def test_failing_parity_fails_the_export_and_leaves_nothing(tmp_path):
     out = tmp_path / "bad"
     with pytest.raises(EdgeRPPGError, match="does not compute what torch computes") as err:
-        export_module(Divergent(width=4), out, ExportOptions(parity_clips=2))
+        export_module(Divergent(width=4), out, ExportOptions(parity_clips=2, exporter="torchscript"))
     assert "\n" not in str(err.value)
     assert not out.exists() and not list(tmp_path.iterdir())
 
 
-def test_instance_norm_running_stats_survive_torchscript_export(tmp_path):
-    """pytorch #72057: must either export correctly (torch 2.13 folds it into BatchNormalization) or fail parity."""
+@pytest.mark.parametrize("exporter", ["dynamo", "torchscript"])
+def test_instance_norm_running_stats_survive_export(tmp_path, exporter):
+    """pytorch #72057: must either export correctly (torch 2.13 folds it into the conv) or fail parity."""
     model = ToyRPPG(width=4, norm="instance_running")
-    m = export_module(model, tmp_path / "inr", ExportOptions(parity_clips=2))
+    m = export_module(model, tmp_path / "inr", ExportOptions(parity_clips=2, exporter=exporter))
     assert m["parity"]["passed"] and m["parity"]["max_rel_error"] < 1e-3
+    assert exporter in m["exporter"]
 
 
 def test_sparse_storage_is_smaller_and_identical(tmp_path):

@@ -156,7 +156,8 @@ def test_check_trt_flags_an_unsupported_graph(tmp_path):
 
 def test_check_trt_passes_the_toy_export_and_checks_names(toy_export, tmp_path):
     out, _ = toy_export
-    assert check_trt(out, "8.6")["ok"]
+    assert check_trt(out, "10")["ok"]
+    assert [p["check"] for p in check_trt(out, "8.6")["problems"] if p["severity"] == "error"] == ["opset"]
     shutil.copytree(out, tmp_path / "renamed")
     mf = json.loads((tmp_path / "renamed" / "manifest.json").read_text())
     mf["inputs"][0]["name"] = "frames"
