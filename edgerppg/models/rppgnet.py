@@ -35,13 +35,24 @@ def skin_attention(feat: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
     """Weight `feat` (B,C,T,h,w) by M = softmax over space of sigmoid(avg_c) + sigmoid(max_c) + S.
 
     `skin` (B,1,T,H,W) is average-pooled to the feature resolution first (H must be a multiple of h).
+    S enters as a constant (detached): the skin branch learns from its own segmentation loss (L_skin), and
+    Torch-Pruning's dependency graph does not tie the C feature channels to the 1-channel skin output
+    (which would make stages 2-3 unprunable). Inference is unchanged by this.
     """
+    skin = skin.detach()
     factor = skin.shape[-1] // feat.shape[-1]
     if factor > 1:
         skin = F.avg_pool3d(skin, (1, factor, factor))
     logits = torch.sigmoid(feat.mean(1, keepdim=True)) + torch.sigmoid(feat.amax(1, keepdim=True)) + skin
-    weights = torch.softmax(logits.flatten(3), dim=-1).reshape(logits.shape)
-    return feat * weights
+    # softmax over (h, w) written with reductions, not flatten/reshape: Torch-Pruning's dependency graph
+    # would map channels through a reshape and its index bookkeeping explodes.
+    e = torch.exp(logits - logits.amax((3, 4), keepdim=True))
+    return feat * (e / e.sum((3, 4), keepdim=True))
+
+
+def head_signal(head: nn.Module, feat: torch.Tensor) -> torch.Tensor:
+    """SGAP then a 1x1x1 conv to one channel: (B,C,T,h,w) -> (B,T) (indexing, not flatten; see above)."""
+    return head(sgap(feat))[:, 0, :, 0, 0]
 
 
 def sgap(feat: torch.Tensor) -> torch.Tensor:
@@ -139,18 +150,23 @@ class RPPGNet(EdgeModel):
 
     def forward(self, video: torch.Tensor) -> dict[str, torch.Tensor]:
         skin, f2, f3 = self._trunk(video)
-        mid = self.head_mid(sgap(skin_attention(f2, skin))).flatten(1)
+        mid = head_signal(self.head_mid, skin_attention(f2, skin))
         att = skin_attention(f3, skin)
-        rppg = self.head(sgap(att)).flatten(1)
-        h2, w2 = att.shape[-2] // 2, att.shape[-1] // 2
-        regions = [att[..., :h2, :w2], att[..., h2:, :w2], att[..., :h2, w2:], att[..., h2:, w2:]]
-        parts = torch.stack([head(sgap(r)).flatten(1) for head, r in zip(self.part_heads, regions)], dim=1)
-        return {"rppg": rppg, "rppg_mid": mid, "parts": parts, "skin": skin[:, 0]}
+        rppg = head_signal(self.head, att)
+        return {"rppg": rppg, "rppg_mid": mid, "parts": self._parts(att), "skin": skin[:, 0]}
+
+    def _parts(self, att: torch.Tensor) -> torch.Tensor:
+        """Part k's head on the mean of its quadrant, computed as the quadrant mean of the head's output
+        (equal: a 1x1x1 conv commutes with averaging), so the features are never sliced (Torch-Pruning
+        would mis-map channels through a slice)."""
+        size = (1, att.shape[-2] // 2, att.shape[-1] // 2)
+        parts = [F.avg_pool3d(head(att), size)[:, 0, :, k % 2, k // 2] for k, head in enumerate(self.part_heads)]
+        return torch.stack(parts, dim=1)
 
     def rppg_only(self, video: torch.Tensor) -> torch.Tensor:
         """The deployed computation: only what `rppg` needs (no mid-level or part heads)."""
         skin, _, f3 = self._trunk(video)
-        return self.head(sgap(skin_attention(f3, skin))).flatten(1)
+        return head_signal(self.head, skin_attention(f3, skin))
 
     def deploy(self) -> nn.Module:
         return DeployOutput(self, "rppg_only")
