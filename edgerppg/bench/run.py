@@ -129,7 +129,7 @@ def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
         pulse, fps = predictor.predict(rec)
         example = {"subject": rec.subject, "group": rec.group, "fps": float(fps),
                    "pulse": [float(x) for x in pulse], "true_hr_bpm": rec.hr_bpm}
-    closer = getattr(predictor, "close", None)
+    closer = getattr(predictor, "close", None) or getattr(getattr(predictor, "backend", None), "close", None)
     if closer:
         closer()
     return metrics, example
