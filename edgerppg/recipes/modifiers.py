@@ -1,0 +1,105 @@
+"""The recipe stages (modifiers): prune, n2nskip, finetune, evaluate — each a validated dataclass + `run`.
+
+A stage decides *when* something happens; the scoring (prune.scorers), mask shaping (prune.masks), N2NSkip
+transform (prune.n2nskip) and channel surgery (prune.structured) live in edgerppg/prune (STYLE.md habit 4).
+`run(stage, ctx) -> dict` mutates `ctx.model` and returns the stage's JSON-ready result.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.recipes.schema import STAGES, check_regex
+
+
+@STAGES.register("prune")
+@dataclass(frozen=True)
+class PruneStage:
+    """Score with `method`, then keep `density` of the weights (unstructured, `mask` creator) or remove
+    channels until the MACs drop `mac_ratio`-fold (structured, Torch-Pruning)."""
+
+    KIND = "prune"
+    method: str = "snip"
+    density: float | None = None
+    mac_ratio: float | None = None
+    mask: str = "global"
+    scope: str | None = None
+    exclude: str | None = None
+    min_layer_density: float = 0.0
+    calibration_batches: int = 4
+    batch: int = 2
+    at_init: bool = False
+    seed: int = 0
+
+    def validate(self, where: str) -> None:
+        from edgerppg.prune import MASKERS, SCORERS
+
+        if (self.density is None) == (self.mac_ratio is None):
+            raise EdgeRPPGError(f"{where}: give exactly one of 'density' (unstructured) or 'mac_ratio' (structured)")
+        if self.density is not None and not 0.0 < self.density <= 1.0:
+            raise EdgeRPPGError(f"{where}: key 'density' is {self.density}, outside (0, 1]; e.g. 0.1 keeps 1 in 10")
+        if self.mac_ratio is not None and self.mac_ratio < 1.0:
+            raise EdgeRPPGError(f"{where}: key 'mac_ratio' is {self.mac_ratio}; it must be >= 1 (10 = 10x fewer MACs)")
+        if self.method not in SCORERS:
+            raise EdgeRPPGError(f"{where}: key 'method' {self.method!r} is not one of {', '.join(SCORERS.names())}")
+        if self.mask not in MASKERS:
+            raise EdgeRPPGError(f"{where}: key 'mask' {self.mask!r} is not one of {', '.join(MASKERS.names())}")
+        if not 0.0 <= self.min_layer_density <= 1.0:
+            raise EdgeRPPGError(f"{where}: key 'min_layer_density' {self.min_layer_density} is outside [0, 1]")
+        if self.calibration_batches < 1 or self.batch < 1:
+            raise EdgeRPPGError(f"{where}: 'calibration_batches' and 'batch' must be >= 1")
+        check_regex(self.scope, f"{where}: key 'scope'")
+        check_regex(self.exclude, f"{where}: key 'exclude'")
+
+
+@STAGES.register("n2nskip")
+@dataclass(frozen=True)
+class N2NSkipStage:
+    """Add sparse 1x1x1 skip convs from conv l to conv l+hop; a later prune stage gives them `skip_share`
+    of its non-zero budget."""
+
+    KIND = "n2nskip"
+    hop: int = 1
+    skip_share: float = 0.5
+    scope: str | None = None
+    exclude: str | None = None
+
+    def validate(self, where: str) -> None:
+        if self.hop < 1:
+            raise EdgeRPPGError(f"{where}: key 'hop' must be >= 1")
+        if not 0.0 < self.skip_share < 1.0:
+            raise EdgeRPPGError(f"{where}: key 'skip_share' {self.skip_share} is outside (0, 1)")
+        check_regex(self.scope, f"{where}: key 'scope'")
+        check_regex(self.exclude, f"{where}: key 'exclude'")
+
+
+@STAGES.register("finetune")
+@dataclass(frozen=True)
+class FinetuneStage:
+    """Train with the model's own objective, masks re-applied after every optimiser step; the best epoch
+    on the validation subjects (HR MAE) is kept."""
+
+    KIND = "finetune"
+    epochs: int
+    lr: float = 1e-4
+    batch: int = 4
+    seed: int = 0
+
+    def validate(self, where: str) -> None:
+        if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
+            raise EdgeRPPGError(f"{where}: needs epochs >= 1, batch >= 1 and lr > 0")
+
+
+@STAGES.register("evaluate")
+@dataclass(frozen=True)
+class EvaluateStage:
+    """HR metrics (bench.accuracy.evaluate) of the current model on the validation subjects."""
+
+    KIND = "evaluate"
+    groups: list[str] | None = None
+    window: float = 10.0
+
+    def validate(self, where: str) -> None:
+        if self.window <= 0:
+            raise EdgeRPPGError(f"{where}: key 'window' must be > 0 seconds")
