@@ -16,6 +16,7 @@ from edgerppg.errors import EdgeRPPGError
 COMMAND_MODULES: list[str] = [
     "info",
     "train",
+    "prune",
     "bench",
     "compare",
     "run",

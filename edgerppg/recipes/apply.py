@@ -36,7 +36,7 @@ class PruneResult:
         return asdict(self)
 
 
-def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: float = 0.3, seed: int = 0,
+def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: float = 0.2, seed: int = 0,
                  evaluate: bool = True) -> PruneResult:
     """Run `recipe` (a Recipe or a path) on checkpoint `ckpt` with the dataset at `data`; write `out`."""
     from edgerppg.models import load_checkpoint
