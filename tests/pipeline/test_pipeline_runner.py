@@ -137,3 +137,18 @@ def test_cli_run_json_and_force(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["run", str(path), "--force", "zz"])
     assert exc.value.code == 2
+
+
+def test_default_recipe_is_valid_and_chains_every_stage():
+    from pathlib import Path
+
+    from edgerppg.pipeline import load_pipeline
+
+    pipe = load_pipeline(Path(__file__).resolve().parents[2] / "recipes" / "pipeline-default.yaml")
+    kinds = [s.kind for s in pipe.stages]
+    assert kinds[:2] == ["synth", "synth"] and {"train", "prune", "export", "engine"} <= set(kinds)
+    assert kinds[-1] == "bench" and pipe.run_dir == "runs/default"
+    bench = pipe.stages[-1].params
+    names = [a["name"] for a in bench["artifacts"]]
+    assert any(n.startswith("dense") for n in names) and any(n.startswith("10x") for n in names)
+    assert "pos" in bench["methods"]
