@@ -115,7 +115,7 @@ def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, ou
     model.to(ctx.device)
     params = objective.prepare(model)
     optimizer = torch.optim.Adam(params, lr=lr)
-    metric = metric or default_metric(val_set, objective, batch, ctx.device)
+    metric = metric or default_metric(val_set, objective, batch, ctx.device, model)
     config = {"objective": objective.name, "lr": lr, "batch": batch, "seed": seed, "epochs": epochs, "world": ctx.world}
     run = {"epoch": 0, "best": {}, "history": []}
     spath = state_path(out) if out is not None else None

@@ -84,13 +84,16 @@ def train_loss_metric() -> Metric:
     return lambda model: ("epoch", 0.0)
 
 
-def default_metric(val_set, objective, batch: int, device: torch.device) -> Metric:
-    """HR MAE when the validation set has recordings and the model gives a pulse, else the validation loss."""
+def default_metric(val_set, objective, batch: int, device: torch.device, model: nn.Module | None = None) -> Metric:
+    """HR MAE when the validation set has recordings and the model gives a pulse, else the validation loss.
+
+    The clip spec for HR comes from the validation ClipDataset, else from the model (`model.spec.clip`).
+    """
     if val_set is None or (hasattr(val_set, "__len__") and len(val_set) == 0):
         return train_loss_metric()
     recs = recordings_of(val_set)
     if recs and objective.has_signal:
-        spec = getattr(val_set, "spec", None)
+        spec = getattr(val_set, "spec", None) or getattr(getattr(model, "spec", None), "clip", None)
         if spec is None:
             raise EdgeRPPGError("validation recordings need the model's clip spec: pass a ClipDataset as val_set")
         return hr_mae_metric(recs, spec, objective, device)
