@@ -15,6 +15,7 @@ from edgerppg.errors import EdgeRPPGError
 # Modules that define commands, in the order `--help` lists them (the pipeline's order).
 COMMAND_MODULES: list[str] = [
     "info",
+    "models",
     "train",
     "prune",
     "bench",

@@ -40,7 +40,7 @@ def skin_attention(feat: torch.Tensor, skin: torch.Tensor) -> torch.Tensor:
     (which would make stages 2-3 unprunable). Inference is unchanged by this.
     """
     skin = skin.detach()
-    factor = skin.shape[-1] // feat.shape[-1]
+    factor = int(skin.shape[-1]) // int(feat.shape[-1])  # a constant for tracing exporters (H, W are static)
     if factor > 1:
         skin = F.avg_pool3d(skin, (1, factor, factor))
     logits = torch.sigmoid(feat.mean(1, keepdim=True)) + torch.sigmoid(feat.amax(1, keepdim=True)) + skin
@@ -159,7 +159,7 @@ class RPPGNet(EdgeModel):
         """Part k's head on the mean of its quadrant, computed as the quadrant mean of the head's output
         (equal: a 1x1x1 conv commutes with averaging), so the features are never sliced (Torch-Pruning
         would mis-map channels through a slice)."""
-        size = (1, att.shape[-2] // 2, att.shape[-1] // 2)
+        size = (1, int(att.shape[-2]) // 2, int(att.shape[-1]) // 2)
         parts = [F.avg_pool3d(head(att), size)[:, 0, :, k % 2, k // 2] for k, head in enumerate(self.part_heads)]
         return torch.stack(parts, dim=1)
 
