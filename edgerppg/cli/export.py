@@ -62,7 +62,8 @@ def _render(m: dict) -> None:
         ("size", f"{s['model_bytes'] / 1024:.1f} KiB (dense fp32 {s['fp32_dense_bytes'] / 1024:.1f} KiB, "
                  f"{s['ratio_vs_fp32_dense']:.2f}x smaller)"),
         ("parity: max abs error", f"{p['max_abs_error']:.3g} ({p['max_rel_error']:.2e} of range)"),
-        ("parity: HR diff", f"{p['max_hr_diff_bpm']:.3f} bpm over {p['clips']} clips (limit {p['hr_tolerance_bpm']})"),
+        ("parity: HR diff", f"{p['max_hr_diff_bpm']:.3f} bpm over {p['clips']} clips (limit {p['hr_tolerance_bpm']})"
+         if p["hr_checked"] else "not checkable: the pulse output is constant (untrained weights?)"),
     ]
     if m.get("bundle"):
         rows.append(("bundle", ", ".join(m["bundle"]["files"])))

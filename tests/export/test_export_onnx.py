@@ -82,6 +82,15 @@ def test_sparse_storage_is_smaller_and_identical(tmp_path):
     assert sparse["nonzeros"] == dense["nonzeros"] and sparse["density"] < 0.2
 
 
+def test_constant_pulse_is_flagged_not_hr_compared():
+    ref = np.full((2, 64), 0.07)
+    fig = compare(ref, ref + 1e-9, fps=30.0)
+    assert fig["degenerate_output"] and not fig["hr_checked"] and fig["passed"]
+    wave = np.sin(np.linspace(0, 12, 64))[None].repeat(2, 0)
+    fig = compare(wave, wave[:, ::-1].copy(), fps=30.0)
+    assert not fig["degenerate_output"] and not fig["passed"]
+
+
 def test_sparsify_densify_roundtrip():
     w = np.zeros((8, 4, 3, 3, 3), np.float32)
     w.ravel()[::13] = np.arange(1, w.size // 13 + 2)[: len(w.ravel()[::13])]
@@ -118,7 +127,7 @@ def test_int8_qdq_from_calibration_clips(toy_export, tmp_path):
     ref = make_session(out / "model.onnx").run(None, {"video": clips})[0]
     got = make_session(tmp_path / "q.onnx").run(None, {"video": clips})[0]
     fig = compare(ref, got, CLIP.fps, precision="int8")
-    assert fig["rel_tolerance"] is None and fig["min_correlation"] > 0.9
+    assert fig["rel_tolerance"] is None and fig["min_pulse_correlation"] > 0.9 and fig["hr_checked"]
 
 
 def test_int8_needs_calibration_dir():
