@@ -153,13 +153,16 @@ def prune_channels(
     max_steps: int = 200,
     on_step: Callable[[int, float], None] | None = None,
     ties: list | None = None,
+    cost_fn: Callable[[nn.Module], dict] | None = None,
 ) -> dict:
     """Remove channels in place until macs_fn(model) <= macs_fn(dense) / mac_ratio; returns a summary.
 
     Each step re-scores the narrowed model (`score_fn(model) -> {param_name: per-weight score}`), normalises
     each group's channel importance by its mean, and removes the globally least important `step_fraction`
     of the remaining prunable channels (every group keeps at least one channel). `ties`: pairs of layer
-    names that must keep equal widths (default: `tied_widths(model)`).
+    names that must keep equal widths (default: `tied_widths(model)`). `cost_fn(model) -> {layer: MACs}`
+    makes the ranking cost-aware: a group's importance is divided by (its MACs per channel / the mean
+    group's) ** COST_EXPONENT, so cheap low-resolution channels outlive expensive full-resolution ones of equal importance.
     """
     if mac_ratio < 1:
         raise EdgeRPPGError(f"mac_ratio {mac_ratio} must be >= 1 (e.g. 10 for 10x fewer MACs)")
@@ -173,7 +176,7 @@ def prune_channels(
     macs, step = dense_macs, 0
     while macs > target and step < max_steps:
         step += 1
-        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties):
+        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn):
             break
         macs = float(macs_fn(model))
         if on_step:
@@ -187,23 +190,27 @@ def prune_channels(
     return {"dense_macs": dense_macs, "macs": macs, "mac_ratio": dense_macs / macs, "steps": step}
 
 
-def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list) -> bool:
+def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, cost_fn=None) -> bool:
     """One global step; False when no group can lose a channel any more."""
     params = dict(model.named_parameters())
     scores = {id(params[n]): s.detach() for n, s in score_fn(model).items()}
     names = {id(m): n for n, m in model.named_modules()}
-    groups, order, candidates = [], {}, []  # candidates: (normalised importance, group index, channel)
+    macs = cost_fn(model) if cost_fn else None
+    groups, order, imps, costs = [], {}, [], []
     for group in graph.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd]):
         imp = channel_importance(group, scores)
         if imp is None or len(imp) <= 1:
             continue
-        imp = imp / imp.mean().clamp_min(1e-30)
         gi = len(groups)
         groups.append(group)
+        imps.append(imp / imp.mean().clamp_min(1e-30))
+        costs.append(_channel_cost(group, names, macs) if macs is not None else 1.0)
         order[gi] = [int(c) for c in torch.argsort(imp, stable=True)[: len(imp) - 1]]  # never the last channel
-        candidates += [(float(imp[c]), gi, c) for c in order[gi]]
-    if not candidates:
+    if not groups:
         return False
+    mean_cost = max(sum(costs) / len(costs), 1e-30)
+    rel = [(max(c, 1e-30 * mean_cost) / mean_cost) ** COST_EXPONENT for c in costs]
+    candidates = [(float(imps[gi][c]) / rel[gi], gi, c) for gi in order for c in order[gi]]
     n_remove = max(1, int(round(fraction * sum(len(g[0].idxs) for g in groups))))
     count: dict[int, int] = {}
     for _, gi, _c in sorted(candidates)[:n_remove]:
@@ -213,6 +220,27 @@ def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list) ->
         dep = groups[gi][0].dep
         graph.get_pruning_group(dep.target.module, dep.handler, sorted(order[gi][:k])).prune()
     return True
+
+
+#: how strongly a channel's MAC cost lowers its rank (0 = ignore cost, 1 = importance per MAC); 0.5 keeps
+#: the full-resolution stem from being cut to a single channel while still favouring cheap channels
+COST_EXPONENT = 0.5
+
+
+def _channel_cost(group, names: dict, macs: dict) -> float:
+    """MACs one root channel of the group costs: each conv's MACs divided by its pruned dimension."""
+    tp = require("torch_pruning", "prune")
+    fn, cost = tp.pruner.function, 0.0
+    for dep, _ in group:
+        layer = dep.layer
+        if not isinstance(layer, nn.modules.conv._ConvNd):
+            continue
+        total = macs.get(names.get(id(layer)), 0.0)
+        if dep.pruning_fn == fn.prune_conv_out_channels:
+            cost += total / layer.out_channels
+        elif dep.pruning_fn == fn.prune_conv_in_channels:
+            cost += total / layer.in_channels
+    return cost
 
 
 def _tie_counts(count: dict, groups: list, names: dict, ties: list, order: dict) -> None:

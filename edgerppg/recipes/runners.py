@@ -107,7 +107,7 @@ def run_prune(stage, ctx: Context) -> dict:
 
 def _run_structured(stage, ctx: Context, score_fn) -> dict:
     from edgerppg.progress import task
-    from edgerppg.prune.report import total_macs
+    from edgerppg.prune.report import layer_macs, total_macs
     from edgerppg.prune.structured import prune_channels
 
     if ctx.masks is not None:
@@ -115,7 +115,8 @@ def _run_structured(stage, ctx: Context, score_fn) -> dict:
     model = ctx.model
     with task(f"structured prune to {stage.mac_ratio}x fewer MACs", None) as bar:
         summary = prune_channels(model, model.example_inputs(), score_fn, total_macs, stage.mac_ratio,
-                                 exclude=stage.exclude, on_step=lambda i, r: bar.advance(1, status=f"{r:.2f}x"))
+                                 exclude=stage.exclude, on_step=lambda i, r: bar.advance(1, status=f"{r:.2f}x"),
+                                 cost_fn=layer_macs)
     return {"stage": "prune", "method": stage.method, "structured": True, "target_mac_ratio": stage.mac_ratio,
             **summary, "arch": model.arch_config()}
 
