@@ -1,0 +1,69 @@
+"""apply_recipe and `edgerppg prune` end to end on a tiny rPPGNet (in-memory clips instead of a dataset dir):
+verified density in the saved file, recipe hash in the manifest, no partial file on interrupt, one-line errors."""
+
+import json
+
+import pytest
+from test_recipes_stages import EXCLUDE, Clips
+
+from edgerppg.cli.main import main
+from edgerppg.models import create_model, read_manifest, save_checkpoint
+from edgerppg.recipes import apply as apply_mod
+from edgerppg.recipes import apply_recipe, load_recipe
+from edgerppg.recipes.runners import RUNNERS
+
+RECIPE = f"""name: tiny-snip
+stages:
+  - prune: {{method: snip, density: 0.1, exclude: '{EXCLUDE}', min_layer_density: 0.02, calibration_batches: 1}}
+  - finetune: {{epochs: 1, batch: 2, lr: 1.0e-3}}
+"""
+
+
+@pytest.fixture
+def setup(tmp_path, monkeypatch):
+    model = create_model("rppgnet", "tiny")
+    ckpt = tmp_path / "dense.safetensors"
+    save_checkpoint(ckpt, model)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(RECIPE)
+    monkeypatch.setattr(apply_mod, "_data", lambda m, data, vf, seed: (Clips(m.clip), []))
+    return ckpt, recipe, tmp_path
+
+
+def test_apply_recipe_writes_verified_checkpoint(setup):
+    ckpt, recipe, tmp = setup
+    out = tmp / "pruned.safetensors"
+    result = apply_recipe(load_recipe(recipe), ckpt, tmp, out)
+    assert result.sparsity["nonzeros"] == round(0.1 * result.sparsity["prunable"])
+    assert read_manifest(out)["recipe_hash"] == result.recipe_hash == load_recipe(recipe).hash
+    assert result.totals["nonzeros"] < result.totals["nonzeros_before"]
+    assert {r["layer"] for r in result.layers} >= {"stem.conv", "head"}
+
+
+def test_interrupted_prune_leaves_no_file(setup, monkeypatch):
+    ckpt, recipe, tmp = setup
+
+    def boom(stage, ctx):
+        raise KeyboardInterrupt
+
+    monkeypatch.setitem(RUNNERS._items, "finetune", boom)
+    out = tmp / "pruned.safetensors"
+    with pytest.raises(KeyboardInterrupt):
+        apply_recipe(load_recipe(recipe), ckpt, tmp, out)
+    assert not out.exists() and not list(tmp.glob(".pruned*"))
+
+
+def test_cli_json_and_mismatch_error(setup, capsys):
+    ckpt, recipe, tmp = setup
+    out = tmp / "cli.safetensors"
+    with pytest.raises(SystemExit) as code:
+        main(["prune", str(ckpt), "--recipe", str(recipe), "--data", str(tmp), "--out", str(out), "--json"])
+    assert code.value.code in (0, None)
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["sparsity"]["density"] == pytest.approx(0.1, abs=1e-3) and out.exists()
+    bad = tmp / "bad.yaml"
+    bad.write_text("name: bad\nstages:\n  - prune: {density: 0.1, scope: '^enc1\\.'}\n")
+    with pytest.raises(SystemExit) as code:
+        main(["prune", str(ckpt), "--recipe", str(bad), "--data", str(tmp), "--out", str(tmp / "x.safetensors")])
+    err = capsys.readouterr().err
+    assert code.value.code == 2 and "matches no conv" in err and not (tmp / "x.safetensors").exists()
