@@ -6,8 +6,9 @@ that keep a very sparse network well connected (better gradient flow, higher hea
 The skips are themselves sparse and share the total density budget with the sequential weights
 (e.g. 10% = 5% skip + 5% sequential; the prune stage splits the budget, see recipes/modifiers.py).
 
-Here the chain of layers is the model's conv layers (within a name scope) in execution order; a pair (l, l+k)
-is linked only when layer l+k really depends on layer l's output (checked on the autograd graph). The skip is
+Here the layers are the model's Conv3d layers within a name scope; layer l+1 is a conv that takes l's output
+through no other conv (found on the autograd graph, so branches such as rPPGNet's skin segmentation get their
+own skips and none into layers they do not feed), and l+k is k such steps downstream. The skip is
 a 1x1x1 Conv3d from l's channels to l+k's output channels; when the feature sizes differ, l's output is
 average-pooled (downsampling) or nearest-upsampled to l+k's size. It is added to l+k's conv output, i.e.
 before l+k's normalisation and activation.
@@ -58,9 +59,14 @@ def resample(x: torch.Tensor, size) -> torch.Tensor:
     size = tuple(int(s) for s in size)
     if tuple(x.shape[2:]) == size:
         return x
-    down = tuple(min(a, b) for a, b in zip(x.shape[2:], size))
-    if down != tuple(x.shape[2:]):
-        x = F.adaptive_avg_pool3d(x, down)
+    src = tuple(int(a) for a in x.shape[2:])
+    down = tuple(min(a, b) for a, b in zip(src, size))
+    if down != src:
+        factor = tuple(a // b for a, b in zip(src, down))
+        if all(a == b * f for a, b, f in zip(src, down, factor)):
+            x = F.avg_pool3d(x, factor, factor)  # exports to ONNX (adaptive 3D pooling does not)
+        else:
+            x = F.adaptive_avg_pool3d(x, down)
     if down != size:
         x = F.interpolate(x, size=size, mode="nearest")
     return x
@@ -96,15 +102,17 @@ def conv_chain(model: nn.Module, example_inputs: tuple, scope: str | None = None
     modules = {n: m for m, n in convs.items()}
     keep = [n for n in order if (not scope_re or scope_re.search(n)) and not (exclude_re and exclude_re.search(n))]
     chain = [(n, modules[n], tuple(outs[n].shape)) for n in keep]
+    stops = {outs[n].grad_fn: n for n in order}
 
-    def depends(src: str, dst: str) -> bool:
-        return _reaches(ins[dst].grad_fn, outs[src].grad_fn)
+    def direct(src: str, dst: str) -> bool:
+        """dst's input depends on src's output through no other conv layer."""
+        return _reaches(ins[dst].grad_fn, outs[src].grad_fn, {k: v for k, v in stops.items() if v != src})
 
-    return chain, depends
+    return chain, direct
 
 
-def _reaches(start, target, limit: int = 200000) -> bool:
-    """Whether autograd node `target` is an ancestor of `start`."""
+def _reaches(start, target, stops: dict, limit: int = 200000) -> bool:
+    """Whether autograd node `target` is an ancestor of `start`, not looking past the nodes in `stops`."""
     if start is None or target is None:
         return False
     seen, stack = set(), [start]
@@ -112,11 +120,27 @@ def _reaches(start, target, limit: int = 200000) -> bool:
         node = stack.pop()
         if node is target:
             return True
-        if node in seen:
+        if node in seen or node in stops:
             continue
         seen.add(node)
         stack.extend(fn for fn, _ in node.next_functions if fn is not None)
     return False
+
+
+def skip_pairs(chain: list, direct, hop: int) -> list:
+    """[src, dst, c_src, c_dst] for every dst exactly `hop` conv layers downstream of src (conv-layer DAG)."""
+    names = [n for n, _, _ in chain]
+    shapes = {n: s for n, _, s in chain}
+    succ = {a: [b for b in names[i + 1 :] if direct(a, b)] for i, a in enumerate(names)}
+    pairs = []
+    for src in names:
+        frontier = {src}
+        for _ in range(hop):
+            frontier = {b for a in frontier for b in succ[a]}
+        for dst in sorted(frontier, key=names.index):
+            if shapes[src][0] == shapes[dst][0]:
+                pairs.append([src, dst, int(shapes[src][1]), int(shapes[dst][1])])
+    return pairs
 
 
 def add_n2nskip(
@@ -133,12 +157,8 @@ def add_n2nskip(
     if hasattr(model, ATTR):
         raise EdgeRPPGError("the model already has N2NSkip connections; apply the n2nskip stage once")
     if pairs is None:
-        chain, depends = conv_chain(model, example_inputs, scope, exclude)
-        pairs = []
-        for i in range(len(chain) - hop):
-            (src, msrc, shp_src), (dst, mdst, shp_dst) = chain[i], chain[i + hop]
-            if shp_src[0] == shp_dst[0] and depends(src, dst):
-                pairs.append([src, dst, int(shp_src[1]), int(shp_dst[1])])
+        chain, direct = conv_chain(model, example_inputs, scope, exclude)
+        pairs = skip_pairs(chain, direct, hop)
     if not pairs:
         raise EdgeRPPGError(
             f"n2nskip: no pair of dependent Conv3d layers {hop} apart in scope {scope!r}; lower hop or widen scope"
