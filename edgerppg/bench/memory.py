@@ -120,3 +120,25 @@ def _torch_bytes(pid: int):
     if torch is None or not torch.cuda.is_available():
         return None
     return int(torch.cuda.max_memory_allocated()), "torch-allocator"
+
+
+def gpu_info() -> dict | None:
+    """GPU name, driver and memory for the environment record (nvidia-smi, else torch), None without a GPU."""
+    exe = shutil.which("nvidia-smi")
+    if exe:
+        try:
+            out = subprocess.run([exe, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader,nounits"],
+                                 capture_output=True, text=True, timeout=10).stdout.strip().splitlines()
+        except (OSError, subprocess.SubprocessError):
+            out = []
+        if out:
+            name, driver, total = [p.strip() for p in out[0].split(",")][:3]
+            return {"gpu": name, "driver": driver, "gpu_memory_mib": float(total), "gpus": len(out)}
+    import sys
+
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        props = torch.cuda.get_device_properties(0)
+        return {"gpu": props.name, "driver": None, "gpu_memory_mib": props.total_memory / 2**20,
+                "cuda": torch.version.cuda}
+    return None

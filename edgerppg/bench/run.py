@@ -78,6 +78,10 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     classical = classical_rows(spec) if spec.data else {}
     env = environment()
     env["threads"] = spec.threads
+    if spec.device.startswith("cuda"):
+        from edgerppg.bench.memory import gpu_info
+
+        env["gpu"] = gpu_info()
     settings = {k: v for k, v in asdict(spec).items() if k not in ("labels",)}
     return BenchReport(results=results, environment=env, settings=settings, classical=classical)
 
