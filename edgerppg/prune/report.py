@@ -12,21 +12,27 @@ from torch import nn
 
 
 def layer_macs(model: nn.Module, module=None, inputs: tuple | None = None) -> dict[str, float]:
-    """{layer name: MACs} for every conv/linear layer of `model`, counted on `module` (default: the deploy form)."""
+    """{layer name: MACs} for every conv/linear layer of `model`, counted on `module` with `inputs` (default:
+    the deploy form at the model's clip spec, on a meta-device copy, so nothing is computed)."""
+    import copy
+
     from torch.utils.flop_counter import FlopCounterMode
 
-    module = module if module is not None else model.deploy()
-    inputs = inputs if inputs is not None else model.example_inputs()
+    if module is None:
+        meta = copy.deepcopy(model).to("meta")
+        module, inputs, names_of = meta.deploy(), meta.example_inputs(), meta
+    else:
+        names_of = model
     was = module.training
     module.eval()
     try:
         with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            module(*inputs)
+            module(*(inputs if inputs is not None else model.example_inputs()))
     finally:
         module.train(was)
     counts = {k: sum(v.values()) / 2 for k, v in counter.get_flop_counts().items()}
     out = {}
-    for name, m in model.named_modules():
+    for name, m in names_of.named_modules():
         if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear)):
             hits = [v for k, v in counts.items() if k == name or k.endswith("." + name)]
             out[name] = float(hits[0]) if hits else 0.0

@@ -56,7 +56,8 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     before = layer_table(model)
     result = PruneResult(recipe=recipe.name, recipe_hash=recipe.hash, checkpoint=str(ckpt), out=str(out),
                          model=manifest["model"], variant=manifest["variant"])
-    if evaluate and val_recs:
+    evaluate = evaluate and bool(val_recs) and getattr(objective, "has_signal", True)  # STVEN alone has no pulse
+    if evaluate:
         result.metrics_before = hr_summary(model, objective, val_recs, device=device)
     from edgerppg.progress import task
 
@@ -66,7 +67,7 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
             result.stages.append(RUNNERS.get(stage.KIND)(stage, ctx))
             bar.advance(1)
     model.eval()
-    if evaluate and val_recs:
+    if evaluate:
         result.metrics_after = hr_summary(model, objective, val_recs, device=device)
     after = layer_table(model)
     result.layers = merge_tables(before, after)

@@ -166,7 +166,8 @@ def run_finetune(stage, ctx: Context) -> dict:
         best["state"] = copy.deepcopy(model.state_dict())
 
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
-        result = fit(ctx.model, ctx.train_set, ctx.val_recordings or None, epochs=stage.epochs, lr=stage.lr,
+        val = ctx.val_recordings if getattr(ctx.objective, "has_signal", True) else None
+        result = fit(ctx.model, ctx.train_set, val or None, epochs=stage.epochs, lr=stage.lr,
                      batch=stage.batch, objective=ctx.objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
                      resume=False, device=ctx.device, seed=stage.seed, save=keep_best)
     if "state" in best:
@@ -181,6 +182,8 @@ def run_finetune(stage, ctx: Context) -> dict:
 
 @RUNNERS.register("evaluate")
 def run_evaluate(stage, ctx: Context) -> dict:
+    if not getattr(ctx.objective, "has_signal", True):
+        return {"stage": "evaluate", "skipped": f"{ctx.model.spec.name} outputs no pulse to measure HR from"}
     recs = [r for r in ctx.val_recordings if stage.groups is None or r.group in stage.groups]
     if not recs:
         raise EdgeRPPGError(f"{ctx.where}: evaluate found no validation recordings in groups {stage.groups}")
