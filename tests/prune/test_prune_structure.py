@@ -102,3 +102,19 @@ def test_n2nskip_checkpoint_roundtrip(tmp_path):
     model.eval()
     with torch.no_grad():
         assert torch.equal(again.deploy()(*ex), model.deploy()(*ex))
+
+
+def test_instance_norm_is_in_its_convs_group_despite_inplace_relu():
+    import torch_pruning as tp
+
+    from edgerppg.models import create_model
+    from edgerppg.prune.structured import build_graph
+
+    model = create_model("stven", "tiny")
+    for m in model.modules():  # the case this guards: ReLU(inplace=True) after InstanceNorm3d
+        if isinstance(m, nn.ReLU):
+            m.inplace = True
+    graph = build_graph(model, model.example_inputs())
+    group = graph.get_pruning_group(model.enc2.conv, tp.prune_conv_out_channels, [0])
+    assert model.enc2.norm in {dep.target.module for dep, _ in group}
+    assert any(isinstance(m, nn.ReLU) and m.inplace for m in model.modules()), "in-place flags are restored"
