@@ -1,0 +1,72 @@
+"""Report rows, Markdown and plots from real `bench.accuracy.evaluate` output (pulse predictors on synthetic
+recordings with a known pulse), next to a real numpy-backend latency result."""
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from bench_fakes import write_fake
+from edgerppg.bench.accuracy import evaluate
+from edgerppg.bench.gate import overall_metric
+from edgerppg.bench.report import accuracy_rows, rich_tables, to_markdown
+from edgerppg.bench.run import BenchSpec, benchmark
+
+FPS = 30.0
+
+
+def recording(i, group, hr):
+    t = np.arange(int(FPS * 20)) / FPS
+    return SimpleNamespace(subject=f"s{i}", group=group, fps=FPS, hr_bpm=hr, video_path=f"s{i}.avi",
+                           bvp=np.sin(2 * np.pi * hr / 60 * t))
+
+
+class NoisyPredictor:
+    """Returns the true pulse plus noise: more noise -> larger HR error."""
+
+    def __init__(self, name, noise):
+        self.name, self.noise = name, noise
+
+    def predict(self, rec):
+        rng = np.random.default_rng(int(rec.subject[1:]))
+        return rec.bvp + self.noise * rng.standard_normal(rec.bvp.size), rec.fps
+
+
+@pytest.fixture
+def report(tmp_path):
+    recs = [recording(i, g, 60 + 7 * i) for i in range(4) for g in ("raw", "x264-250k")]
+    rep = benchmark([write_fake(tmp_path / "m")], BenchSpec(opener="bench_fakes:open_fake", isolate=False,
+                                                            iters=3, repeats=1, warmup=0))
+    rep.results[0].accuracy = evaluate(recs, NoisyPredictor("m", 0.3))
+    pulse, fps = NoisyPredictor("m", 0.3).predict(recs[0])
+    rep.results[0].example = {"subject": "s0", "group": "raw", "fps": fps, "pulse": pulse.tolist(), "true_hr_bpm": 60.0}
+    rep.classical = {"pos": evaluate(recs, NoisyPredictor("pos", 3.0))}
+    return rep
+
+
+def test_accuracy_rows_put_models_and_classical_per_group(report):
+    rows = accuracy_rows(report)
+    assert [(r["group"], r["method"]) for r in rows] == [
+        ("raw", "m"), ("raw", "pos"), ("x264-250k", "m"), ("x264-250k", "pos"), ("all", "m"), ("all", "pos")]
+    assert all(isinstance(r["mae"], float) and r["n"] > 0 for r in rows)
+    assert overall_metric(report.results[0].accuracy) == rows[4]["mae"]
+
+
+def test_markdown_and_rich_tables_show_the_same_figures(report):
+    md = to_markdown(report, ["plots/latency_hist.png"])
+    assert "## HR error per window" in md and "| x264-250k | pos |" in md and "![plots/latency_hist.png]" in md
+    p50 = f"{report.results[0].latency.p50_ms:.2f}"
+    assert p50 in md
+    assert [t.title.split(" ")[0] for t in rich_tables(report)] == ["latency", "model", "HR"]
+
+
+def test_plots_are_written(report, tmp_path):
+    pytest.importorskip("matplotlib")
+    from edgerppg.bench.plots import window_pairs, write_plots
+
+    pred, true = window_pairs(report.results[0].accuracy)
+    assert pred.size == true.size == 16
+    made = write_plots(report, tmp_path / "plots")
+    assert sorted(p.rsplit("/", 1)[-1] for p in made) == [
+        "bland_altman.png", "latency_hist.png", "pred_vs_true.png", "pulse_spectrum.png"]
+    assert all((tmp_path / "plots" / n).stat().st_size > 5000 for n in ("bland_altman.png", "pulse_spectrum.png"))
