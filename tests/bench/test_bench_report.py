@@ -32,8 +32,9 @@ class NoisyPredictor:
         return rec.bvp + self.noise * rng.standard_normal(rec.bvp.size), rec.fps
 
 
-@pytest.fixture
-def report(tmp_path):
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("report")
     recs = [recording(i, g, 60 + 7 * i) for i in range(4) for g in ("raw", "x264-250k")]
     rep = benchmark([write_fake(tmp_path / "m")], BenchSpec(opener="bench_fakes:open_fake", isolate=False,
                                                             iters=3, repeats=1, warmup=0))
