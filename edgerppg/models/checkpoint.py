@@ -93,11 +93,12 @@ def load_checkpoint(path: str | os.PathLike, expect: str | dict | None = None):
     path = Path(path)
     manifest = read_manifest(path)
     _check_expect(path, manifest, expect)
-    arch = dict(manifest["arch"])
     try:
-        model = create_model(**arch)
+        model = create_model(**dict(manifest["arch"]))
     except EdgeRPPGError as exc:
         raise EdgeRPPGError(f"{path}: cannot rebuild the recorded architecture ({exc})") from None
+    except (KeyError, TypeError, ValueError) as exc:
+        raise EdgeRPPGError(f"{path}: manifest 'arch' is damaged ({type(exc).__name__}: {exc}); re-save it") from None
     model = _apply_transforms(path, model, manifest.get("transforms") or [])
     try:
         state = load_file(str(path))
@@ -188,7 +189,10 @@ def _read_header(path: Path) -> dict:
         raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (unreadable header); pass a .safetensors file") from None
     if not isinstance(header, dict):
         raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (header is not a table)")
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__" and isinstance(v, dict)]
+    try:
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (KeyError, TypeError, IndexError, ValueError):
+        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (bad tensor table); pass a .safetensors file") from None
     if 8 + n + max(ends, default=0) > size:
         raise EdgeRPPGError(
             f"{path}: checkpoint is truncated ({size} of {8 + n + max(ends)} bytes); re-copy or re-save it"

@@ -125,3 +125,17 @@ def test_registered_transform_is_reapplied(tmp_path):
     loaded, manifest = load_checkpoint(tmp_path / "t.safetensors")
     assert manifest["transforms"] == [{"type": "test-toy", "extra": 7}]
     assert loaded.toy_extra == 7 and loaded.edgerppg_transforms == manifest["transforms"]
+
+
+def test_damaged_manifest_arch(ckpt):
+    from safetensors.torch import load_file
+
+    state, manifest = load_file(str(ckpt)), read_manifest(ckpt)
+    manifest["arch"] = {"variant": "tiny"}
+    _rewrite(ckpt, state, manifest)
+    with pytest.raises(EdgeRPPGError, match="manifest 'arch' is damaged"):
+        load_checkpoint(ckpt)
+    manifest["arch"] = {"name": "rppgnet", "variant": "tiny", "stem": "wide"}
+    _rewrite(ckpt, state, manifest)
+    with pytest.raises(EdgeRPPGError, match="cannot rebuild the recorded architecture"):
+        load_checkpoint(ckpt)
