@@ -115,15 +115,37 @@ def train_stage(ctx) -> dict:
     return {"path": out, "summary": summary}
 
 
-@stage_kind("prune", checkpoint=None, recipe=None, data=None)
+@stage_kind("prune", checkpoint=None, recipe=None, data=None, override={})
 def prune_stage(ctx) -> dict:
-    """`edgerppg prune CKPT --recipe R --data D` (recipes.apply_recipe: prune + fine-tune)."""
+    """`edgerppg prune CKPT --recipe R --data D` (recipes.apply_recipe: prune + fine-tune).
+
+    `override: {finetune: {epochs: 1}}` merges into the recipe's stage of that name (a patched copy of the
+    recipe is written beside the output and used), so a pipeline can shorten fine-tuning without a new file.
+    """
     p = ctx.params
     if not (p["checkpoint"] and p["recipe"] and p["data"]):
         raise EdgeRPPGError(f"stage {ctx.name}: prune needs with.checkpoint, with.recipe and with.data")
+    recipe = _patched_recipe(ctx, Path(p["recipe"]), p["override"]) if p["override"] else p["recipe"]
     out = ctx.out / "model.safetensors"
-    summary = run_cli(ctx, ["prune", p["checkpoint"], "--recipe", p["recipe"], "--data", p["data"], "--out", out, "--json"])
+    summary = run_cli(ctx, ["prune", p["checkpoint"], "--recipe", recipe, "--data", p["data"], "--out", out, "--json"])
     return {"path": out, "summary": _slim(summary)}
+
+
+def _patched_recipe(ctx, path: Path, override: dict) -> Path:
+    import yaml
+
+    recipe = yaml.safe_load(path.read_text())
+    stages = recipe.get("stages", []) if isinstance(recipe, dict) else []
+    for key, patch in override.items():
+        hits = [s for s in stages if isinstance(s, dict) and key in s]
+        if not hits or not isinstance(patch, dict):
+            raise EdgeRPPGError(f"stage {ctx.name}: override {key!r} matches no stage of {path}; "
+                                f"its stages are {[next(iter(s)) for s in stages if isinstance(s, dict)]}")
+        for s in hits:
+            s[key] = {**(s[key] or {}), **patch}
+    out = ctx.out / path.name
+    out.write_text(yaml.safe_dump(recipe, sort_keys=False))
+    return out
 
 
 @stage_kind("export", checkpoint=None, precisions=["fp32"], sparse=False, calib=None, batch=None)

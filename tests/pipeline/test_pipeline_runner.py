@@ -152,3 +152,18 @@ def test_default_recipe_is_valid_and_chains_every_stage():
     names = [a["name"] for a in bench["artifacts"]]
     assert any(n.startswith("dense") for n in names) and any(n.startswith("10x") for n in names)
     assert "pos" in bench["methods"]
+
+
+def test_prune_override_patches_a_copy_of_the_recipe(tmp_path):
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from edgerppg.pipeline.stages import _patched_recipe
+
+    src = Path(__file__).resolve().parents[2] / "recipes" / "structured-10x.yaml"
+    before = src.read_text()
+    out = _patched_recipe(SimpleNamespace(out=tmp_path, name="pruned"), src, {"finetune": {"epochs": 1}})
+    stages = yaml.safe_load(out.read_text())["stages"]
+    assert next(s["finetune"] for s in stages if "finetune" in s)["epochs"] == 1 and src.read_text() == before
+    with pytest.raises(EdgeRPPGError, match="override 'finetun' matches no stage"):
+        _patched_recipe(SimpleNamespace(out=tmp_path, name="pruned"), src, {"finetun": {"epochs": 1}})
