@@ -92,6 +92,8 @@ class RPPGNet(EdgeModel):
 
     NAME = "rppgnet"
     DEPLOY_OUTPUTS = ("rppg",)
+    # low-, mid- and high-level feature maps (the joint training's perceptual loss taps these modules)
+    feature_layers = ("stages.0", "stages.1", "stages.2")
     VARIANTS = {
         # Table 1 as read from the paper text: stem 32 @64x64; ST1 32 @64x64 (skin branch); ST2-3 64 @32x32
         # (ST3 -> mid-level signal); ST4-5 64 @16x16 -> attention, SGAP, heads.

@@ -45,6 +45,8 @@ def test_rppgnet_outputs():
         "rppg": (2, t), "rppg_mid": (2, t), "parts": (2, 4, t), "skin": (2, t, h, h)
     }
     assert torch.equal(out["rppg"], dep)
+    modules = dict(model.named_modules())
+    assert all(name in modules for name in model.feature_layers)
     assert 0.0 <= out["skin"].min() and out["skin"].max() <= 1.0
 
 
