@@ -92,14 +92,38 @@ def onnx_outputs(path: Path, input_names: list[str], example: tuple, chunks: lis
         for c in chunks])
 
 
-def norm_hint(deploy) -> str:
-    """Point at the usual culprit when parity fails: InstanceNorm with running stats (pytorch #72057)."""
-    bad = [n for n, m in deploy.named_modules()
-           if type(m).__name__.startswith("InstanceNorm") and getattr(m, "track_running_stats", False)]
-    if bad:
-        return (f"InstanceNorm layers {', '.join(bad[:3])}{'...' if len(bad) > 3 else ''} use running stats in eval, "
-                f"which ONNX InstanceNormalization ignores (pytorch #72057); rebuild them with "
-                f"track_running_stats=False or fold the stats into BatchNorm before exporting")
+def norm_hint(deploy, clip: np.ndarray) -> str:
+    """Name the usual culprits when parity fails: InstanceNorm with running stats (pytorch #72057), or dead
+    channels (variance below eps) entering an InstanceNorm, which unstructured pruning leaves behind: their
+    normalised output is float rounding noise, so torch and any runtime legitimately disagree."""
+    import torch
+
+    norms = {n: m for n, m in deploy.named_modules() if type(m).__name__.startswith("InstanceNorm")}
+    running = [n for n, m in norms.items() if getattr(m, "track_running_stats", False)]
+    if running:
+        return (f"InstanceNorm layers {', '.join(running[:3])}{'...' if len(running) > 3 else ''} use running stats in "
+                f"eval, which ONNX InstanceNormalization ignores (pytorch #72057); rebuild them with "
+                f"track_running_stats=False before exporting")
+    dead: dict[str, int] = {}
+
+    def hook(name, m):
+        def fn(_, inputs, __):
+            var = inputs[0].detach().float().var(dim=tuple(range(2, inputs[0].dim())))
+            if int((var < m.eps).sum()):
+                dead[name] = int((var < m.eps).sum())
+        return fn
+
+    handles = [m.register_forward_hook(hook(n, m)) for n, m in norms.items()]
+    try:
+        with torch.no_grad():
+            deploy(torch.from_numpy(clip[:1]))
+    finally:
+        for h in handles:
+            h.remove()
+    if dead:
+        return (f"{sum(dead.values())} channels reach InstanceNorm layers ({', '.join(list(dead)[:3])}...) with variance "
+                f"below eps, typical of unstructured pruning without fine-tuning: their normalised output is rounding "
+                f"noise; fine-tune the pruned model or prune those channels structurally")
     return "nothing was written; try --precision fp32 or another --opset"
 
 
@@ -125,7 +149,8 @@ def export_module(model, out: str | os.PathLike, options: ExportOptions = Export
         if not figures["passed"]:
             from edgerppg.export.parity import failure_message
 
-            raise EdgeRPPGError(failure_message(str((source or {}).get("checkpoint", spec.name)), figures, norm_hint(deploy)))
+            raise EdgeRPPGError(failure_message(str((source or {}).get("checkpoint", spec.name)), figures,
+                                                 norm_hint(deploy, clips)))
         manifest = steps.manifest(spec, options, info, figures, source, tmp / "model.onnx")
         manifest["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         if options.target:

@@ -163,3 +163,15 @@ def test_torch_reference_matches_model(toy_export):
     x = synthetic_clips(CLIP, 1)
     with torch.no_grad():
         np.testing.assert_allclose(torch_reference(model, (None,), [x]), model(torch.from_numpy(x)).numpy())
+
+
+def test_parity_hint_names_dead_channels_before_instance_norm():
+    from edgerppg.export.exporter import norm_hint
+
+    model = ToyRPPG(width=4, norm="instance")
+    with torch.no_grad():
+        model.conv1.weight[:2] = 0  # two dead channels: constant (bias) into InstanceNorm
+    hint = norm_hint(model, synthetic_clips(CLIP, 1))
+    assert "2 channels reach InstanceNorm" in hint and "variance below eps" in hint
+    assert "running stats" in norm_hint(ToyRPPG(width=4, norm="instance_running"), synthetic_clips(CLIP, 1))
+    assert "nothing was written" in norm_hint(ToyRPPG(width=4), synthetic_clips(CLIP, 1))
