@@ -1,8 +1,9 @@
 """Model figures for the benchmark table: params, non-zeros, density, MACs, bytes on disk, precision.
 
-Read from what ships, not from the training code: an export directory's `manifest.json` (plus the
-weights stored in its ONNX file when the manifest has no counts), or a checkpoint's safetensors header
-manifest and tensors. MACs are whatever the producing stage recorded (torch.utils.flop_counter on the
+Read from what ships, not from the training code: the layer weights stored in an export's ONNX graph (Conv,
+ConvTranspose, Gemm, MatMul weights and biases, through QDQ and sparse initializers; a constant an exporter
+folded into the graph is not a parameter) or a checkpoint's tensors, with the manifest (`manifest.json`, or
+the safetensors header) for model name, variant, precision, and totals when no weights can be read. MACs are whatever the producing stage recorded (torch.utils.flop_counter on the
 deploy form, see models.stats); bench does not re-count them.
 """
 
@@ -51,11 +52,9 @@ def model_figures(path: str | Path) -> ModelFigures:
         size_bytes=_size(path), precision=manifest.get("precision") or _precision_of(path),
         model=_lookup(manifest, "model"), variant=_lookup(manifest, "variant"),
     )
-    if fig.params is None or fig.nonzeros is None:
-        counted = _count_weights(path)
-        if counted:
-            fig.params = fig.params if fig.params is not None else counted[0]
-            fig.nonzeros = fig.nonzeros if fig.nonzeros is not None else counted[1]
+    counted = _count_weights(path)  # the stored layer weights are the truth; manifest totals are a fallback
+    if counted:
+        fig.params, fig.nonzeros, fig.density = counted[0], counted[1], None
     if fig.macs is None:
         fig.macs = _count_macs(path)
     if fig.density is None and fig.params:
@@ -96,22 +95,11 @@ def _count_weights(path: Path) -> tuple[int, int] | None:
     if onnx_path.suffix != ".onnx" or not onnx_path.exists():
         return None
     try:
-        import onnx
-        from onnx import numpy_helper
-    except ImportError:
+        from edgerppg.bench.onnx_macs import onnx_weight_counts
+
+        return onnx_weight_counts(onnx_path)
+    except Exception:  # onnx missing or an unreadable graph: the backend reports the file itself
         return None
-    graph = onnx.load(str(onnx_path)).graph
-    params = nonzeros = 0
-    for init in graph.initializer:
-        arr = numpy_helper.to_array(init)
-        if arr.dtype.kind == "f" and arr.ndim >= 2:
-            params += arr.size
-            nonzeros += int(np.count_nonzero(arr))
-    for sp in graph.sparse_initializer:
-        dims = list(sp.dims)
-        params += int(np.prod(dims))
-        nonzeros += int(np.count_nonzero(numpy_helper.to_array(sp.values)))
-    return params, nonzeros
 
 
 def _lookup(manifest: dict, key: str):
@@ -135,9 +123,10 @@ def _count_macs(path: Path) -> int | None:
         return None
     try:
         from edgerppg.bench.onnx_macs import onnx_macs
-    except ImportError:
+
+        return onnx_macs(onnx_path)
+    except Exception:  # onnx missing or an unreadable graph: the backend reports the file itself
         return None
-    return onnx_macs(onnx_path)
 
 
 def _checkpoint_macs(path: Path) -> int | None:

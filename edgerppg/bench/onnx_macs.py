@@ -54,3 +54,44 @@ def _attr(node, name: str, default):
         if a.name == name:
             return a.i
     return default
+
+
+WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def onnx_weight_counts(path: str | Path) -> tuple[int, int] | None:
+    """(params, nonzeros) of the weights and biases of Conv/ConvTranspose/Gemm/MatMul layers.
+
+    Only layer weights are counted (directly, through a QDQ DequantizeLinear, or as sparse initializers), not
+    every initializer: an exporter may fold a large activation-shaped constant into the graph, which is not a
+    parameter of the model."""
+    import numpy as np
+    import onnx
+    from onnx import numpy_helper
+
+    g = onnx.load(str(path)).graph
+    inits = {i.name: i for i in g.initializer}
+    sparse = {s.values.name or s.indices.name: s for s in g.sparse_initializer}
+    sparse.update({getattr(s, "name", "") or s.values.name: s for s in g.sparse_initializer})
+    producer = {o: n for n in g.node for o in n.output}
+    seen, params, nonzeros = set(), 0, 0
+    for node in g.node:
+        if node.op_type not in WEIGHT_OPS:
+            continue
+        for name in node.input[1:]:
+            src = producer.get(name)
+            if src is not None and src.op_type == "DequantizeLinear":
+                name = src.input[0]
+            if name in seen:
+                continue
+            if name in inits:
+                arr = numpy_helper.to_array(inits[name])
+                params, nonzeros = params + arr.size, nonzeros + int(np.count_nonzero(arr))
+            elif name in sparse:
+                sp = sparse[name]
+                params += int(np.prod(list(sp.dims)))
+                nonzeros += int(np.count_nonzero(numpy_helper.to_array(sp.values)))
+            else:
+                continue
+            seen.add(name)
+    return (params, nonzeros) if seen else None

@@ -21,7 +21,7 @@ def write_fake(path: Path, width: int = 64, layers: int = 1, frames: int = 8, si
     params = d * width + layers * width * width + width * frames
     (path / "manifest.json").write_text(json.dumps({"model": "fake-mlp", "variant": f"w{width}", "precision": "fp32",
                                                      "stats": {"params": params, "nonzeros": params, "macs": params}}))
-    (path / "model.onnx").write_bytes(b"\0" * params)  # stands in for the weights on disk
+    (path / "model.plan").write_bytes(b"\0" * params)  # stands in for the weights on disk
     return path
 
 
