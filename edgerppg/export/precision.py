@@ -6,7 +6,7 @@
   ONNX Runtime fuses into integer kernels and TensorRT reads as explicit quantisation), calibrated on real
   clips. Weights are per-channel symmetric int8. Activations: `"u8"` (asymmetric uint8, the fast path of
   ONNX Runtime's x86 kernels) or `"s8"` (symmetric int8 with zero points 0 and float biases, what TensorRT
-  requires). Convolutions with fewer than 8 input channels (the RGB stem) stay float (see `thin_convs`).
+  requires). The RGB stem and the output heads stay float (see `float_nodes`).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from edgerppg.registry import Registry
 
 PRECISIONS: Registry = Registry("precision")
 MIN_INT8_IN_CHANNELS = 8
+_SHAPE_OPS = ("Gather", "Reshape", "Squeeze", "Unsqueeze", "Flatten", "Identity", "Transpose", "Slice")
 
 
 @PRECISIONS.register("fp32")
@@ -85,7 +86,7 @@ def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name
     if activations not in ("u8", "s8"):
         raise EdgeRPPGError(f"int8 activations {activations!r}: choose 'u8' (ONNX Runtime CPU) or 's8' (TensorRT)")
     reader = _reader_class()(calib, input_name, extra_inputs)
-    keep_float = thin_convs(src)
+    keep_float = float_nodes(src)
     act = QuantType.QUInt8 if activations == "u8" else QuantType.QInt8
     quantize_static(
         str(src), str(dst), reader, quant_format=QuantFormat.QDQ, activation_type=act,
@@ -100,15 +101,27 @@ def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name
             "kept_float": keep_float}
 
 
-def thin_convs(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
-    """Conv nodes with fewer than `min_in_channels` input channels per group (the RGB stem), kept in float.
+def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
+    """Nodes kept in float by int8 export: thin convolutions and the output heads.
 
-    Their im2col has a tiny reduction dimension (3 x k x k), where integer kernels lose to float ones: on the
-    AVX2 CI CPU rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8 than in fp32 and erased the int8 gain of
-    every other layer. Keeping the first layer in float is also the usual accuracy practice.
+    - Convs with fewer than `min_in_channels` input channels (the RGB stem): their im2col has a tiny reduction
+      dimension where integer kernels lose to float ones (rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8
+      than in fp32 on the AVX2 CI CPU and erased every other layer's gain); keeping the first layer in float is
+      also the usual accuracy practice.
+    - The conv/matmul that produces each graph output (through shape-only ops): an rPPG output is a small
+      pulse on a large offset, and 8 output levels over that range flatten it (a trained rPPGNet lost its
+      pulse entirely on some clips when its head was quantised).
     """
     onnx = require("onnx", "onnx")
     model = onnx.load(str(path))
     dims = {i.name: list(i.dims) for i in model.graph.initializer}
-    return [n.name for n in model.graph.node
+    keep = [n.name for n in model.graph.node
             if n.op_type == "Conv" and len(dims.get(n.input[1], [])) > 1 and dims[n.input[1]][1] < min_in_channels]
+    producer = {o: n for n in model.graph.node for o in n.output}
+    for out in model.graph.output:
+        node = producer.get(out.name)
+        while node is not None and node.op_type in _SHAPE_OPS:
+            node = producer.get(node.input[0])
+        if node is not None and node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and node.name not in keep:
+            keep.append(node.name)
+    return keep
