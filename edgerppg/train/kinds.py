@@ -24,8 +24,12 @@ class TrainKind:
     pair_group: str | None = None
 
     def select(self, recordings: list, data: Path) -> list:
-        """The recordings this kind trains and validates on."""
+        """The recordings this kind needs: those it learns from plus, for pairs, their `pair_group` partners."""
         raise NotImplementedError
+
+    def learns_from(self, recording) -> bool:
+        """Whether clips of `recording` are training inputs (pair partners are only targets)."""
+        return self.pair_group is None or recording.group != self.pair_group
 
     def build(self, variant: str | None, init: Path | None, stven: Path | None):
         """-> (model, provenance dict) from the variant or the starting checkpoints."""
@@ -78,14 +82,16 @@ class RPPGNetKind(_Single):
 
 
 def _compressed_with_raw(recordings: list, data: Path, what: str) -> list:
+    """The compressed recordings plus the raw recordings they pair with (ClipDataset pairs within its list)."""
     groups = _groups(recordings)
     if RAW not in groups:
         raise EdgeRPPGError(f"{data}: no {RAW!r} group; {what} trains on (compressed, original) pairs, so synthesise "
                             f"the data with a raw group (edgerppg synth)")
-    picked = [r for r in recordings if r.group != RAW]
-    if not picked:
+    compressed = [r for r in recordings if r.group != RAW]
+    if not compressed:
         raise EdgeRPPGError(f"{data}: only a {RAW!r} group; {what} needs compressed groups such as x264-250k")
-    return picked
+    subjects = {r.subject for r in compressed}
+    return compressed + [r for r in recordings if r.group == RAW and r.subject in subjects]
 
 
 @KINDS.register("stven")

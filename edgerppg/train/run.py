@@ -49,7 +49,7 @@ def train_model(
     resume: bool = True,
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
-    from edgerppg.data.clips import ClipDataset, split_subjects
+    from edgerppg.data.clips import split_subjects
     from edgerppg.train.loop import fit
 
     recipe = KINDS.get(kind)()
@@ -58,23 +58,54 @@ def train_model(
     _check_device(device)
     data = Path(data)
     model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
+    if groups and recipe.pair_group and recipe.pair_group not in groups:
+        groups = [*groups, recipe.pair_group]  # the pair partners are read too
     recordings = recipe.select(load_recordings(data, groups), data)
     train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
-    if not train_recs:
-        raise EdgeRPPGError(f"{data}: no training subjects left after the validation split; lower --val-fraction")
     spec = model.spec.clip
-    train_set = ClipDataset(train_recs, spec, pair_group=recipe.pair_group)
-    val_set = ClipDataset(val_recs, spec, pair_group=recipe.pair_group) if val_recs else None
-    meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in recordings}),
+    train_set = clip_set(recipe, train_recs, spec)
+    if len(train_set) == 0:
+        raise EdgeRPPGError(f"{data}: no training clips left after the validation split; lower --val-fraction")
+    val_set = validation_set(recipe, val_recs, spec)
+    learned = [r for r in recordings if recipe.learns_from(r)]
+    meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in learned}),
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
                          "train_clips": len(train_set), "device": device, **provenance}}
     start = time.perf_counter()
     result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
                  device=device, seed=seed, meta=meta)
     return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
-            "train_clips": len(train_set), "val_clips": len(val_set) if val_set is not None else 0,
+            "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
             "seconds": time.perf_counter() - start}
+
+
+def clip_set(recipe, recordings: list, spec):
+    """Training clips of the recordings the kind learns from (pair partners only serve as `target`)."""
+    from torch.utils.data import Subset
+
+    from edgerppg.data.clips import ClipDataset
+
+    if not recordings:
+        return []
+    ds = ClipDataset(recordings, spec, pair_group=recipe.pair_group)
+    if recipe.pair_group is None:
+        return ds
+    return Subset(ds, [i for i, item in enumerate(ds.items) if recipe.learns_from(ds.recordings[item[0]])])
+
+
+def validation_set(recipe, recordings: list, spec):
+    """Whole validation recordings for HR MAE (models with a pulse), else paired clips for the loss (STVEN)."""
+    if not recordings:
+        return None
+    from edgerppg.train.objectives import OBJECTIVES
+
+    if OBJECTIVES.get(recipe.model_name).has_signal:
+        from edgerppg.data.clips import ClipDataset
+
+        learned = [r for r in recordings if recipe.learns_from(r)]
+        return ClipDataset(learned, spec) if recipe.pair_group is None else learned
+    return clip_set(recipe, recordings, spec)
 
 
 def _check_device(device: str) -> None:

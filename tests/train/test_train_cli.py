@@ -1,0 +1,46 @@
+"""`edgerppg train`: bad inputs end in one line and exit code 2 (no traceback)."""
+
+import pytest
+
+from edgerppg.cli.main import main
+from edgerppg.models import create_model, save_checkpoint
+
+
+def _run(capsys, *argv):
+    with pytest.raises(SystemExit) as exc:
+        main(["train", *map(str, argv)])
+    err = capsys.readouterr().err
+    return exc.value.code, " ".join(err.split())
+
+
+def test_missing_data_directory(tmp_path, capsys):
+    code, err = _run(capsys, "rppgnet", "--data", tmp_path / "nope", "--out", tmp_path / "m.safetensors")
+    assert code == 2 and "no such data directory" in err and "Traceback" not in err
+
+
+def test_checkpoint_of_the_wrong_model(tmp_path, capsys):
+    ckpt = tmp_path / "r.safetensors"
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny"))
+    code, err = _run(capsys, "stven", "--data", tmp_path, "--out", tmp_path / "s.safetensors", "--init", ckpt)
+    assert code == 2 and "rppgnet" in err and "stven" in err
+    code, err = _run(capsys, "joint", "--data", tmp_path, "--out", tmp_path / "j.safetensors", "--init", ckpt,
+                     "--stven", ckpt)
+    assert code == 2 and "stven" in err
+
+
+def test_joint_needs_init_and_variant_must_match(tmp_path, capsys):
+    code, err = _run(capsys, "joint", "--data", tmp_path, "--out", tmp_path / "j.safetensors")
+    assert code == 2 and "--init" in err
+    ckpt = tmp_path / "r.safetensors"
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny"))
+    code, err = _run(capsys, "rppgnet", "--data", tmp_path, "--out", tmp_path / "m.safetensors", "--init", ckpt,
+                     "--variant", "small")
+    assert code == 2 and "variant 'tiny'" in err
+
+
+def test_truncated_checkpoint(tmp_path, capsys):
+    ckpt = tmp_path / "r.safetensors"
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny"))
+    ckpt.write_bytes(ckpt.read_bytes()[:-100])
+    code, err = _run(capsys, "rppgnet", "--data", tmp_path, "--out", tmp_path / "m.safetensors", "--init", ckpt)
+    assert code == 2 and "truncated" in err
