@@ -1,0 +1,143 @@
+"""From recordings to model clips: one preprocessing path for training and inference.
+
+`prepare_frames` crops the face, resizes to the model's input and resamples to the model's frame rate;
+ClipDataset (training) and bench.accuracy.ModelPredictor (inference) both call it, so a model sees the
+same pixels in training and in deployment. Prepared frames are cached in memory (and optionally as .npz
+files) because training walks the same recordings for many epochs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import OrderedDict
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg.data.face import crop_faces
+from edgerppg.data.recording import Recording
+from edgerppg.data.skin import skin_masks
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.spec import ClipSpec, compression_label
+
+_CACHE: "OrderedDict[str, tuple[np.ndarray, np.ndarray]]" = OrderedDict()
+_CACHE_BYTES = 2 << 30  # keep at most ~2 GiB of prepared frames in memory
+
+
+def _key(rec: Recording, spec: ClipSpec) -> str:
+    p = Path(rec.video_path)
+    st = p.stat()
+    raw = f"{p.resolve()}|{st.st_mtime_ns}|{st.st_size}|{rec.crop}|{rec.meta.get('frame_range')}|{spec.height}x{spec.width}@{spec.fps}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:24]
+
+
+def _remember(key: str, value: tuple[np.ndarray, np.ndarray]) -> None:
+    _CACHE[key] = value
+    while sum(v[0].nbytes for v in _CACHE.values()) > _CACHE_BYTES and len(_CACHE) > 1:
+        _CACHE.popitem(last=False)
+
+
+def _time_index(n: int, fps: float, target: float) -> np.ndarray:
+    """Nearest source frame for every frame at the target rate."""
+    count = int(np.floor(n * target / fps))
+    return np.minimum(np.round(np.arange(count) * fps / target).astype(int), n - 1)
+
+
+def prepare_frames(recording: Recording, spec: ClipSpec, cache_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(face crops uint8 (N, H, W, 3) at spec.fps, ground-truth pulse float32 (N,) at spec.fps)."""
+    if spec.height != spec.width:
+        raise EdgeRPPGError(f"clip spec {spec.height}x{spec.width} is not square; face crops are square")
+    key = _key(recording, spec)
+    if key in _CACHE:
+        _CACHE.move_to_end(key)
+        return _CACHE[key]
+    npz = Path(cache_dir) / f"{key}.npz" if cache_dir else None
+    if npz is not None and npz.exists():
+        with np.load(npz) as z:
+            value = (z["frames"], z["bvp"])
+    else:
+        frames = recording.read_frames()
+        crops = crop_faces(frames, size=spec.height, method=recording.crop, source=str(recording.video_path))
+        idx = _time_index(len(crops), recording.fps, spec.fps)
+        bvp = np.asarray(recording.bvp, dtype=np.float32)
+        t_src = np.arange(len(bvp)) / recording.fps
+        t_dst = np.arange(len(idx)) / spec.fps
+        bvp = np.interp(t_dst, t_src, bvp).astype(np.float32) if len(bvp) else np.zeros(len(idx), np.float32)
+        value = (np.ascontiguousarray(crops[idx]), bvp)
+        if npz is not None:
+            from edgerppg.atomic import atomic_path
+
+            npz.parent.mkdir(parents=True, exist_ok=True)
+            with atomic_path(npz) as tmp:
+                with open(tmp, "wb") as f:
+                    np.savez(f, frames=value[0], bvp=value[1])
+    _remember(key, value)
+    return value
+
+
+def split_subjects(recordings: list[Recording], val_fraction: float = 0.25, seed: int = 0) -> tuple[list, list]:
+    """Subject-independent split: every recording of a held-out subject (in every group) goes to validation."""
+    if not 0 <= val_fraction < 1:
+        raise EdgeRPPGError(f"validation fraction {val_fraction} must be in [0, 1)")
+    subjects = sorted({r.subject for r in recordings})
+    rng = np.random.default_rng(seed)
+    n_val = int(round(len(subjects) * val_fraction))
+    if val_fraction > 0 and len(subjects) > 1:
+        n_val = max(1, min(n_val, len(subjects) - 1))
+    held = set(rng.permutation(subjects)[:n_val].tolist())
+    return [r for r in recordings if r.subject not in held], [r for r in recordings if r.subject in held]
+
+
+class ClipDataset:
+    """T-frame clips of recordings as a torch-style Dataset of dicts (see docs/ARCHITECTURE.md)."""
+
+    def __init__(self, recordings: list[Recording], spec: ClipSpec, stride: int | None = None,
+                 pair_group: str | None = None, cache_dir: str | Path | None = None):
+        self.spec, self.cache_dir, self.pair_group = spec, cache_dir, pair_group
+        stride = stride or spec.frames
+        self.recordings = list(recordings)
+        pairs = {(r.subject, r.group): r for r in self.recordings}
+        self.items: list[tuple[int, int, Recording | None]] = []
+        for i, rec in enumerate(self.recordings):
+            target = None
+            if pair_group is not None:
+                target = pairs.get((rec.subject, pair_group))
+                if target is None:
+                    raise EdgeRPPGError(f"{rec.video_path}: no '{pair_group}' recording of {rec.subject} to pair with; "
+                                        f"synthesise with --codec raw,... so every subject has its original")
+            n = len(prepare_frames(rec, spec, cache_dir)[0])
+            if target is not None:
+                n = min(n, len(prepare_frames(target, spec, cache_dir)[0]))
+            self.items += [(i, s, target) for s in range(0, n - spec.frames + 1, stride)]
+        if not self.items:
+            raise EdgeRPPGError(f"no {spec.frames}-frame clip fits in the given recordings; use longer videos")
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def _video(self, rec: Recording, start: int) -> np.ndarray:
+        frames = prepare_frames(rec, self.spec, self.cache_dir)[0][start:start + self.spec.frames]
+        return frames
+
+    def __getitem__(self, index: int) -> dict:
+        import torch
+
+        i, start, target = self.items[index]
+        rec = self.recordings[i]
+        frames = self._video(rec, start)
+        bvp = prepare_frames(rec, self.spec, self.cache_dir)[1][start:start + self.spec.frames].astype(np.float32)
+        bvp = (bvp - bvp.mean()) / (bvp.std() + 1e-6)
+        skin = skin_masks(frames, size=self.spec.height // 2)
+        item = {
+            "video": torch.from_numpy(np.ascontiguousarray(frames.transpose(3, 0, 1, 2))).float().div_(255.0),
+            "bvp": torch.from_numpy(bvp),
+            "skin": torch.from_numpy(skin),
+            "label": torch.tensor(compression_label(rec.group), dtype=torch.int64),
+            "hr_bpm": torch.tensor(float(rec.hr_bpm) if rec.hr_bpm is not None else float("nan")),
+            "subject": rec.subject,
+            "group": rec.group,
+        }
+        if target is not None:
+            t = self._video(target, start)
+            item["target"] = torch.from_numpy(np.ascontiguousarray(t.transpose(3, 0, 1, 2))).float().div_(255.0)
+        return item

@@ -1,0 +1,92 @@
+"""`edgerppg synth`: synthetic rPPG videos with exact ground truth, optionally compressed with real codecs.
+
+Every subject draws its scene, pulse, motion and light from its own seed, so one subject is the same
+clip in every codec group: `raw/subject03` and `x264-250k/subject03` are an (original, compressed) pair,
+as STVEN training needs. The layout is UBFC-rPPG DATASET_2 per group plus a `manifest.json`:
+
+    OUT/manifest.json
+    OUT/<group>/subjectNN/vid.avi|vid.mp4
+    OUT/<group>/subjectNN/ground_truth.txt   # line 1 pulse, line 2 HR (bpm), line 3 time (s)
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from edgerppg import progress
+from edgerppg.atomic import atomic_dir, write_json
+from edgerppg.data.encode import check_codec, encode, parse_bitrate
+from edgerppg.data.pulse import make_pulse
+from edgerppg.data.render import make_illumination, make_motion, render
+from edgerppg.data.scene import make_scene
+from edgerppg.errors import EdgeRPPGError
+
+FORMAT = "edgerppg-synth/1"
+
+
+def group_name(codec: str, bitrate: str | None) -> str:
+    return "raw" if codec == "raw" else f"{codec}-{parse_bitrate(bitrate or '')}"
+
+
+def plan_groups(codecs: list[str], bitrates: list[str]) -> list[tuple[str, str | None]]:
+    """(codec, bitrate) for every group: raw once, each compressing codec at every bitrate."""
+    groups: list[tuple[str, str | None]] = []
+    for codec in codecs:
+        check_codec(codec)
+        if codec == "raw":
+            groups.append(("raw", None))
+        else:
+            if not bitrates:
+                raise EdgeRPPGError(f"codec {codec} needs --bitrate (e.g. 250k)")
+            groups += [(codec, parse_bitrate(b)) for b in bitrates]
+    if not groups:
+        raise EdgeRPPGError("no codec given; pass --codec raw (or x264, x265, mpeg4)")
+    return list(dict.fromkeys(groups))
+
+
+def render_subject(seed: int, index: int, seconds: float, fps: float, size: int):
+    """(frames uint8 (N,H,W,3), Pulse) of one subject; deterministic in (seed, index)."""
+    # one stream per factor, so a subject's face does not change with the clip length or the frame size
+    rng = [np.random.default_rng([seed, index, k]) for k in range(5)]
+    pulse = make_pulse(rng[0], seconds, fps)
+    scene = make_scene(rng[1], size, amplitude=float(rng[1].uniform(0.004, 0.012)))
+    n = len(pulse.bvp)
+    frames = render(scene, pulse.bvp, make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps), rng[4])
+    return frames, pulse
+
+
+def write_ground_truth(path: Path, bvp: np.ndarray, hr: np.ndarray, fps: float) -> None:
+    t = np.arange(len(bvp)) / fps
+    lines = [" ".join(f"{v:.6e}" for v in row) for row in (bvp, hr, t)]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def synthesize(out_dir: str | Path, subjects: int, seconds: float, fps: float = 30.0, size: int = 128,
+               codecs: list[str] | None = None, bitrates: list[str] | None = None, seed: int = 0) -> dict:
+    """Write a synthetic dataset to `out_dir` (atomically) and return its manifest."""
+    if subjects < 1 or seconds <= 0 or fps <= 0 or size < 32:
+        raise EdgeRPPGError("synth needs --subjects >= 1, --seconds > 0, --fps > 0 and --size >= 32")
+    if seconds * fps < 64:
+        raise EdgeRPPGError(f"--seconds {seconds} at {fps} fps gives fewer than 64 frames (one model clip); use more")
+    groups = plan_groups(codecs or ["raw"], bitrates or [])
+    manifest = {"format": FORMAT, "fps": fps, "size": size, "seconds": seconds, "seed": seed, "subjects": []}
+    with atomic_dir(out_dir) as tmp, progress.task("synth", subjects * len(groups)) as bar:
+        for i in range(subjects):
+            frames, pulse = render_subject(seed, i, seconds, fps, size)
+            name = f"subject{i + 1:02d}"
+            for codec, bitrate in groups:
+                group = group_name(codec, bitrate)
+                sub = tmp / group / name
+                sub.mkdir(parents=True)
+                video = encode(frames, fps, sub / "vid", codec, bitrate)
+                write_ground_truth(sub / "ground_truth.txt", pulse.bvp, pulse.hr, fps)
+                manifest["subjects"].append({
+                    "subject": name, "group": group, "codec": codec, "bitrate": bitrate,
+                    "path": str(video.relative_to(tmp)), "fps": fps, "frames": int(len(frames)),
+                    "mean_hr_bpm": round(pulse.mean_hr_bpm, 3), "seed": [seed, i], "crop": "full",
+                })
+                bar.advance(status=f"{name} {group}")
+        write_json(tmp / "manifest.json", manifest)
+    return manifest

@@ -1,0 +1,80 @@
+"""Video reading errors, face crop, skin masks and the clip dataset."""
+
+import numpy as np
+import pytest
+
+from edgerppg.data import load_dataset
+from edgerppg.data.clips import ClipDataset, prepare_frames, split_subjects
+from edgerppg.data.face import crop_faces
+from edgerppg.data.skin import skin_masks
+from edgerppg.data.video import read_video
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.spec import ClipSpec
+
+SPEC = ClipSpec(frames=64, height=32, width=32)
+
+
+def test_video_errors(tmp_path, synth_small):
+    with pytest.raises(EdgeRPPGError, match="no such video file"):
+        read_video(tmp_path / "missing.avi")
+    (tmp_path / "empty.avi").write_bytes(b"")
+    with pytest.raises(EdgeRPPGError, match="empty"):
+        read_video(tmp_path / "empty.avi")
+    (tmp_path / "junk.mp4").write_bytes(b"not a video" * 100)
+    with pytest.raises(EdgeRPPGError, match="not a readable video|no frame"):
+        read_video(tmp_path / "junk.mp4")
+    src = (synth_small / "raw" / "subject01" / "vid.avi").read_bytes()
+    (tmp_path / "cut.avi").write_bytes(src[: len(src) // 3])
+    with pytest.raises(EdgeRPPGError, match="truncated|not a readable|no frame"):
+        read_video(tmp_path / "cut.avi")
+
+
+def test_crop_methods_and_no_face(synth_small):
+    rec = load_dataset(synth_small, groups=["raw"])[0]
+    frames = rec.read_frames()
+    assert crop_faces(frames, 32, "full").shape == (180, 32, 32, 3)
+    assert crop_faces(frames, 32, "center").shape == (180, 32, 32, 3)
+    noise = np.random.default_rng(0).integers(0, 255, (20, 64, 64, 3), dtype=np.uint8)
+    with pytest.raises(EdgeRPPGError, match="no face found.*--crop center"):
+        crop_faces(noise, 32, "haar", source="noise.avi")
+    with pytest.raises(EdgeRPPGError, match="unknown crop"):
+        crop_faces(frames, 32, "eyes")
+
+
+def test_haar_finds_a_rendered_face():
+    from edgerppg.data.synth import render_subject
+
+    frames, _ = render_subject(0, 0, 3, 30.0, 128)
+    crops = crop_faces(frames, 64, "haar")
+    assert crops.shape == (90, 64, 64, 3)
+    # the crop is mostly skin, the full frame is not
+    assert skin_masks(crops[:5], 32).mean() > skin_masks(frames[:5], 32).mean()
+
+
+def test_prepare_frames_resamples_to_spec_fps(synth_small):
+    rec = load_dataset(synth_small, groups=["raw"])[0]
+    frames, bvp = prepare_frames(rec, ClipSpec(frames=64, height=32, width=32, fps=15.0))
+    assert frames.shape == (90, 32, 32, 3) and bvp.shape == (90,)
+    np.testing.assert_allclose(bvp, rec.bvp[::2], atol=1e-5)
+
+
+def test_clip_dataset_items_and_pairs(synth_small):
+    recs = load_dataset(synth_small)
+    ds = ClipDataset(recs, SPEC, pair_group="raw")
+    assert len(ds) == 6 * 2  # 6 recordings x 2 clips of 64 frames in 180
+    item = ds[len(ds) - 1]
+    assert item["video"].shape == (3, 64, 32, 32) and 0 <= float(item["video"].min()) <= float(item["video"].max()) <= 1
+    assert item["bvp"].shape == (64,) and abs(float(item["bvp"].mean())) < 1e-4
+    assert item["skin"].shape == (64, 16, 16) and set(np.unique(item["skin"].numpy())) <= {0.0, 1.0}
+    assert item["target"].shape == item["video"].shape
+    assert int(item["label"]) == (3 if item["group"] == "x264-250k" else 0)
+    raw_only = [r for r in recs if r.group == "x264-250k"]
+    with pytest.raises(EdgeRPPGError, match="no 'raw' recording"):
+        ClipDataset(raw_only, SPEC, pair_group="raw")
+
+
+def test_split_is_subject_independent(synth_small):
+    recs = load_dataset(synth_small)
+    train, val = split_subjects(recs, 0.34, seed=0)
+    assert {r.subject for r in train}.isdisjoint({r.subject for r in val})
+    assert len(train) + len(val) == len(recs) and len(val) == 2
