@@ -21,6 +21,8 @@ COMMAND_MODULES: list[str] = [
     "bench",
     "compare",
     "run",
+    "export",
+    "engine",
 ]
 
 for _name in COMMAND_MODULES:
