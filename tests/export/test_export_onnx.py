@@ -176,3 +176,28 @@ def test_parity_hint_names_dead_channels_before_instance_norm():
     assert "2 channels reach InstanceNorm" in hint and "variance below eps" in hint
     assert "running stats" in norm_hint(ToyRPPG(width=4, norm="instance_running"), synthetic_clips(CLIP, 1))
     assert "nothing was written" in norm_hint(ToyRPPG(width=4), synthetic_clips(CLIP, 1))
+
+
+def test_int8_export_calibrates_on_recorded_clips(tmp_path):
+    """`--precision int8 --calib DIR`: clips from `edgerppg synth` videos through data.clips.prepare_frames."""
+    import subprocess
+    import sys
+
+    from edgerppg.export.calib import calibration_clips
+    from edgerppg.export.exporter import export_checkpoint
+    from edgerppg.models import create_model, save_checkpoint
+
+    data = tmp_path / "calib"
+    subprocess.run([sys.executable, "-m", "edgerppg", "-q", "synth", str(data), "--subjects", "2", "--seconds", "4",
+                    "--size", "48", "--seed", "1"], check=True, capture_output=True)
+    clips = calibration_clips(data, CLIP, max_clips=3)
+    assert clips.shape == (3, 3, CLIP.frames, CLIP.height, CLIP.width) and clips.dtype == np.float32
+    assert 0.0 <= clips.min() and clips.max() <= 1.0 and clips.std() > 0
+    ckpt = tmp_path / "r.safetensors"
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny", clip=CLIP.to_dict()))
+    m = export_checkpoint(ckpt, tmp_path / "q", ExportOptions(precision="int8", calib=str(data), calib_clips=4,
+                                                              parity_clips=2))
+    assert m["precision"] == "int8" and m["precision_details"]["calibration_clips"] == 4
+    assert m["parity"]["passed"] and any(op == "QuantizeLinear" for op in m["ops"])
+    with pytest.raises(EdgeRPPGError, match="calibration directory not found"):
+        calibration_clips(tmp_path / "missing", CLIP)
