@@ -78,6 +78,8 @@ def _resolve(value, records: dict, run_dir: Path, files: dict):
         if rec.get("status") == "skipped":
             raise EdgeRPPGError(f"stage {stage!r} was skipped ({rec.get('reason')}), but a later stage uses {value!r}")
         base = Path(rec["path"])
+        if sub and base.is_file():  # a stage whose output is one file: "@stage/x" names a file beside it
+            base = base.parent
         files[value] = rec["output_hash"]
         return str(base / sub) if sub else str(base)
     if isinstance(value, str) and value and len(value) < 4096 and ("/" in value or "." in value) and Path(value).exists():

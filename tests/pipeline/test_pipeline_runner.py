@@ -41,7 +41,7 @@ def _skip(ctx):
 def recipe(text="hello", suffix="!", extra=None):
     stages = [{"name": "a", "kind": "t-write", "with": {"text": text}},
               {"name": "b", "kind": "t-upper", "with": {"src": "@a", "suffix": suffix}},
-              {"name": "c", "kind": "t-upper", "with": {"src": "@b"}},
+              {"name": "c", "kind": "t-upper", "with": {"src": "@b/value.txt"}},
               {"name": "gpu", "kind": "t-skip"}]
     return {"name": "tiny", "stages": stages + (extra or [])}
 
