@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Iterable, Iterator
 
@@ -88,14 +89,20 @@ def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name
     reader = _reader_class()(calib, input_name, extra_inputs)
     keep_float = float_nodes(src)
     act = QuantType.QUInt8 if activations == "u8" else QuantType.QInt8
-    quantize_static(
-        str(src), str(dst), reader, quant_format=QuantFormat.QDQ, activation_type=act,
-        weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
-        nodes_to_exclude=keep_float,
-        # TensorRT reads int8 Q/DQ with zero point 0 and float biases: s8 is symmetric and keeps biases float
-        extra_options={"ActivationSymmetric": activations == "s8", "WeightSymmetric": True,
-                       "QuantizeBias": activations == "u8"},
-    )
+    root = logging.getLogger()
+    level = root.level
+    root.setLevel(logging.ERROR)  # quantize_static logs a "consider pre-processing" notice on every call
+    try:
+        quantize_static(
+            str(src), str(dst), reader, quant_format=QuantFormat.QDQ, activation_type=act,
+            weight_type=QuantType.QInt8, per_channel=True, calibrate_method=CalibrationMethod.MinMax,
+            nodes_to_exclude=keep_float,
+            # TensorRT reads int8 Q/DQ with zero point 0 and float biases: s8 is symmetric, keeps biases float
+            extra_options={"ActivationSymmetric": activations == "s8", "WeightSymmetric": True,
+                           "QuantizeBias": activations == "u8"},
+        )
+    finally:
+        root.setLevel(level)
     return {"format": "QDQ", "activations": "uint8 asymmetric" if activations == "u8" else "int8 symmetric",
             "weights": "int8 symmetric per-channel", "calibration_method": "MinMax", "calibration_clips": len(reader),
             "kept_float": keep_float}
