@@ -84,13 +84,11 @@ class ClassicalPredictor:
         self._fn = METHODS.get(method)
         self.name = method if crop == "auto" else f"{method}[{crop}]"
 
-    def crop_frames(self, frames: np.ndarray, crop: str) -> np.ndarray:
-        """Face crops (N, 128, 128, 3) of raw frames; "full" keeps frames that are already a face crop."""
+    def crop_frames(self, frames: np.ndarray, crop: str, source: str = "video") -> np.ndarray:
+        """Face crops (N, 128, 128, 3) of raw frames; "full" keeps square frames that are already a face crop."""
         if crop == "full" and frames.shape[1] == frames.shape[2]:
             return frames
-        from edgerppg.data.face import crop_faces
-
-        return crop_faces(frames, size=CROP_SIZE, method=crop)
+        return _crop(frames, crop, CROP_SIZE, source)
 
     def features(self, crops: np.ndarray) -> np.ndarray:
         """Skin-masked mean RGB (N, 3) of face crops: the per-frame sample the methods work on."""
@@ -104,7 +102,7 @@ class ClassicalPredictor:
 
     def predict(self, recording) -> tuple[np.ndarray, float]:
         crop = recording.crop if self.crop == "auto" else self.crop
-        crops = self.crop_frames(recording.read_frames(), crop)
+        crops = self.crop_frames(recording.read_frames(), crop, _source(recording))
         return self.pulse(self.features(crops), float(recording.fps))
 
 
@@ -115,6 +113,10 @@ class ModelPredictor:
         self.infer = infer
         self.spec = spec
         self.name = name
+
+    def crop_frames(self, frames: np.ndarray, crop: str, source: str = "video") -> np.ndarray:
+        """Face crops at the model's input size (the live path; whole recordings go through prepare_frames)."""
+        return _crop(frames, "haar" if crop == "auto" else crop, int(self.spec.height), source)
 
     def features(self, crops: np.ndarray) -> np.ndarray:
         return crops
@@ -136,6 +138,12 @@ class ModelPredictor:
 
         frames, _ = prepare_frames(recording, self.spec)
         return self.pulse(frames, float(self.spec.fps), _source(recording))
+
+
+def _crop(frames: np.ndarray, crop: str, size: int, source: str) -> np.ndarray:
+    from edgerppg.data.face import crop_faces
+
+    return crop_faces(frames, size=size, method=crop, source=source)
 
 
 def _resample_frames(frames: np.ndarray, fps: float, target: float) -> np.ndarray:
@@ -268,3 +276,107 @@ def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window
     step = float(window if step is None else step)
     return {"band": list(check_band(min(float(r.fps) for r in recordings), band)), "window": float(window),
             "step": step, "method": method, "rows": rows, "results": results}
+
+
+# ----------------------------------------------------------------------------------------------- one video
+def video_hr(path, predictor: Predictor, crop: str = "auto", window: float = 10.0, step: float | None = None,
+             band=DEFAULT_BAND, method: str = "welch") -> dict:
+    """HR of one video file (no ground truth): the `hr` command's result, plus the pulse for plotting.
+
+    `crop="auto"` runs the Haar face detector (a video file is taken to be a real camera recording).
+    """
+    from pathlib import Path
+
+    from edgerppg.data import Recording
+    from edgerppg.data.video import video_info
+
+    path = Path(path)
+    if not path.is_file():
+        raise EdgeRPPGError(f"{path}: no such video file; check the path")
+    info = video_info(path)
+    fps = float(info["fps"])
+    rec = Recording(subject=path.stem, group="video", video_path=path, fps=fps, bvp=np.zeros(0), hr_bpm=None,
+                    codec="unknown", bitrate=None, crop="haar" if crop == "auto" else crop, meta={})
+    pulse, pulse_fps = predictor.predict(rec)
+    result = measure(pulse, pulse_fps, window, step, band, method)
+    return {"video": str(path), "method": predictor.name, "hr_method": method, "fps": fps,
+            "frames": int(info["frames"]), "band": list(check_band(pulse_fps, band)), "window": float(window),
+            **result, "pulse": np.asarray(pulse, dtype=np.float64), "pulse_fps": float(pulse_fps)}
+
+
+# ----------------------------------------------------------------------------------------------- live source
+def live_hr(frames: Iterable[np.ndarray], fps: float, predictor, crop: str = "haar", window: float = 10.0,
+            refresh: float = 1.0, band=DEFAULT_BAND, method: str = "welch", min_seconds: float = 4.0):
+    """Sliding-window HR over a stream of RGB frames (camera or growing file), one update every `refresh` s.
+
+    Each frame is face-cropped and reduced to the predictor's feature (mean RGB, or the crop for a model) as it
+    arrives; every `refresh` s of video the last `window` s are turned into a pulse and an HR. Yields dicts
+    {"t_s", "hr_bpm", "snr_db", "window_s", "frames", "fps_processing"}. A frame where no face is found
+    repeats the previous feature; a whole window without a face is an error.
+    """
+    import time
+    from collections import deque
+
+    fps = float(fps)
+    band = check_band(fps, band)
+    buf: deque = deque(maxlen=max(2, int(round(window * fps))))
+    every = max(1, int(round(refresh * fps)))
+    need = int(round(min(window, min_seconds) * fps))
+    last, misses, t0 = None, 0, time.perf_counter()
+    for count, frame in enumerate(frames, start=1):
+        try:
+            last = predictor.features(predictor.crop_frames(np.asarray(frame)[None], crop, "live frame"))[0]
+            misses = 0
+        except EdgeRPPGError:
+            misses += 1
+            if last is None or misses > buf.maxlen:
+                raise
+        buf.append(last)
+        if count % every or len(buf) < need:
+            continue
+        pulse, pfps = predictor.pulse(np.stack(buf), fps)
+        hr = heart_rate(pulse, pfps, band, method)
+        yield {"t_s": count / fps, "hr_bpm": hr, "snr_db": snr(pulse, pfps, hr, band), "window_s": len(buf) / fps,
+               "frames": count, "fps_processing": count / max(time.perf_counter() - t0, 1e-9)}
+
+
+def open_stream(source, duration: float | None = None, poll: float = 0.2):
+    """(frames iterator, fps) from a camera index or a video file that may still be growing.
+
+    At the end of a file the reader waits for new frames (re-opening it and skipping what was read), so a
+    recording being written is followed live; `duration` (wall-clock s) bounds the whole stream.
+    """
+    import time
+
+    import cv2
+
+    camera = isinstance(source, int)
+    name = f"camera {source}" if camera else str(source)
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        raise EdgeRPPGError(f"{name}: cannot be opened as a video source; check the camera index or file path")
+    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
+    fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
+
+    def frames():
+        nonlocal cap
+        start, read = time.monotonic(), 0
+        try:
+            while duration is None or time.monotonic() - start < duration:
+                ok, bgr = cap.read()
+                if ok:
+                    read += 1
+                    yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+                    continue
+                if camera:
+                    raise EdgeRPPGError(f"{name}: stopped delivering frames; check the camera connection")
+                time.sleep(poll)  # end of a growing file: reopen and skip what was already read
+                cap.release()
+                cap = cv2.VideoCapture(str(source))
+                for _ in range(read):
+                    if not cap.grab():
+                        break
+        finally:
+            cap.release()
+
+    return frames(), fps

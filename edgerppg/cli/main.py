@@ -15,6 +15,8 @@ from edgerppg.errors import EdgeRPPGError
 # Modules that define commands, in the order `--help` lists them (the pipeline's order).
 COMMAND_MODULES: list[str] = [
     "info",
+    "hr",
+    "evaluate",
     "models",
     "train",
     "prune",

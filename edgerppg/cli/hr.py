@@ -1,0 +1,119 @@
+"""`edgerppg hr`: heart rate of one video (file, growing file or camera) with a classical method or a model."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from edgerppg.cli.app import app, console, print_json
+from edgerppg.errors import EdgeRPPGError
+
+
+@app.command("hr")
+def hr_cmd(
+    video: Path = typer.Argument(None, help="Video file (omit with --camera or --follow)."),
+    method: str = typer.Option("pos", "--method", help="Classical method: pos, chrom or green."),
+    model: Path = typer.Option(None, "--model", help="Checkpoint (.safetensors) or export dir instead of a method."),
+    crop: str = typer.Option("auto", "--crop", help="Face crop: auto (Haar), haar, full (frame is the face), center."),
+    window: float = typer.Option(10.0, "--window", help="HR window in seconds."),
+    step: float = typer.Option(None, "--step", help="Window step in seconds (default: the window)."),
+    band: tuple[float, float] = typer.Option((0.7, 3.0), "--band", help="HR band in Hz (low high)."),
+    estimator: str = typer.Option("welch", "--estimator", help="HR estimator: welch, fft or peaks."),
+    json_out: bool = typer.Option(False, "--json", help="Print JSON (one object per update when live)."),
+    plot: Path = typer.Option(None, "--plot", help="Save the pulse and its spectrum, HR peak marked (PNG)."),
+    camera: int = typer.Option(None, "--camera", help="Live: camera index (e.g. 0)."),
+    follow: Path = typer.Option(None, "--follow", help="Live: follow a video file that is still being written."),
+    duration: float = typer.Option(None, "--duration", help="Live: stop after this many seconds."),
+    refresh: float = typer.Option(1.0, "--refresh", help="Live: seconds between HR updates."),
+) -> None:
+    """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second)."""
+    from edgerppg.bench.accuracy import ClassicalPredictor
+
+    live = camera is not None or follow is not None
+    if live == (video is not None):
+        raise EdgeRPPGError("give either a VIDEO file or one of --camera / --follow; see edgerppg hr --help")
+    if model is not None:
+        from edgerppg.runtime.predict import load_predictor
+
+        predictor = load_predictor(str(model), backend=None, device="cpu")
+    else:
+        predictor = ClassicalPredictor(method, crop="auto" if live else crop)
+    if live:
+        _live(camera if camera is not None else follow, predictor, crop, window, refresh, duration, band, estimator,
+              json_out)
+        return
+    from edgerppg.bench.accuracy import video_hr
+
+    result = video_hr(video, predictor, crop, window, step, band, estimator)
+    if plot is not None:
+        _save_plot(result, plot)
+    pulse = result.pop("pulse")
+    result.pop("pulse_fps")
+    if json_out:
+        print_json(result)
+        return
+    _render(result, len(pulse))
+
+
+def _render(result: dict, samples: int) -> None:
+    from rich.table import Table
+
+    console.print(
+        f"[bold]{result['hr_bpm']:.1f} bpm[/]  {result['video']}  method {result['method']}, {result['frames']} frames "
+        f"at {result['fps']:.2f} fps, band {result['band'][0]}-{result['band'][1]} Hz, {result['hr_method']}, "
+        f"SNR {result['snr_db']:.1f} dB", highlight=False)
+    table = Table(title=f"HR per {result['window']:g} s window")
+    for col in ("start (s)", "end (s)", "HR (bpm)"):
+        table.add_column(col, justify="right")
+    for w in result["windows"]:
+        table.add_row(f"{w['start_s']:.1f}", f"{w['end_s']:.1f}", f"{w['hr_bpm']:.1f}")
+    console.print(table)
+
+
+def _live(source, predictor, crop, window, refresh, duration, band, estimator, json_out) -> None:
+    from edgerppg.bench.accuracy import live_hr, open_stream
+
+    frames, fps = open_stream(source, duration)
+    crop = "haar" if crop == "auto" else crop
+    for update in live_hr(frames, fps, predictor, crop, window, refresh, band, estimator):
+        if json_out:
+            import json
+
+            print(json.dumps(update), flush=True)
+        else:
+            console.print(f"t {update['t_s']:7.1f} s  HR {update['hr_bpm']:6.1f} bpm  SNR {update['snr_db']:5.1f} dB  "
+                          f"window {update['window_s']:4.1f} s  {update['fps_processing']:6.1f} fps", highlight=False)
+
+
+def _save_plot(result: dict, out: Path) -> None:
+    """Pulse signal (top) and its power spectrum with the HR peak marked (bottom), like Fig. 2 of Yu et al."""
+    import numpy as np
+
+    from edgerppg.atomic import atomic_path
+    from edgerppg.errors import require
+    from edgerppg.signal.filters import prepare
+    from edgerppg.signal.hr import power_spectrum
+
+    matplotlib = require("matplotlib", "plot")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pulse, fps, band = result["pulse"], result["pulse_fps"], result["band"]
+    freqs, power = power_spectrum(pulse, fps, band, result["hr_method"])
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5), constrained_layout=True)
+    ax1.plot(np.arange(pulse.size) / fps, prepare(pulse, fps, band), lw=0.8)
+    ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)", title=f"{Path(result['video']).name}: {result['method']}")
+    ax2.plot(freqs * 60, power / power.max(), lw=1.0)
+    ax2.axvline(result["hr_bpm"], color="r", ls="--", label=f"HR {result['hr_bpm']:.1f} bpm")
+    ax2.set(xlabel="heart rate (bpm)", ylabel="power (norm.)")
+    ax2.legend()
+    fmt = (Path(out).suffix or ".png").lstrip(".").lower()
+    if fmt not in fig.canvas.get_supported_filetypes():
+        plt.close(fig)
+        raise EdgeRPPGError(f"{out}: cannot save a plot as .{fmt}; use a .png, .svg or .pdf file name")
+    try:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=fmt, dpi=120)
+    finally:
+        plt.close(fig)
