@@ -321,18 +321,25 @@ def live_hr(frames: Iterable[np.ndarray], fps: float, predictor, crop: str = "ha
     band = check_band(fps, band)
     buf: deque = deque(maxlen=max(2, int(round(window * fps))))
     every = max(1, int(round(refresh * fps)))
+    chunk = max(1, min(every, int(round(fps / 3))))  # frames cropped together: one face detection per chunk
     need = int(round(min(window, min_seconds) * fps))
-    last, misses, t0 = None, 0, time.perf_counter()
-    for count, frame in enumerate(frames, start=1):
+    last, misses, pending, count, t0 = None, 0, [], 0, time.perf_counter()
+    for frame in frames:
+        pending.append(np.asarray(frame))
+        count += 1
+        if len(pending) < chunk:
+            continue
         try:
-            last = predictor.features(predictor.crop_frames(np.asarray(frame)[None], crop, "live frame"))[0]
-            misses = 0
+            feats = predictor.features(predictor.crop_frames(np.stack(pending), crop, "live video"))
+            last, misses = feats[-1], 0
         except EdgeRPPGError:
-            misses += 1
+            misses += len(pending)
             if last is None or misses > buf.maxlen:
                 raise
-        buf.append(last)
-        if count % every or len(buf) < need:
+            feats = [last] * len(pending)
+        buf.extend(feats)
+        pending = []
+        if count % every >= chunk or len(buf) < need:
             continue
         pulse, pfps = predictor.pulse(np.stack(buf), fps)
         hr = heart_rate(pulse, pfps, band, method)
@@ -347,12 +354,18 @@ def open_stream(source, duration: float | None = None, poll: float = 0.2):
     recording being written is followed live; `duration` (wall-clock s) bounds the whole stream.
     """
     import time
+    from pathlib import Path
 
     import cv2
 
     camera = isinstance(source, int)
     name = f"camera {source}" if camera else str(source)
-    cap = cv2.VideoCapture(source)
+    began = time.monotonic()
+    cap = cv2.VideoCapture(source if camera else str(source))
+    while not camera and not cap.isOpened() and Path(source).exists() and duration is not None \
+            and time.monotonic() - began < duration:
+        time.sleep(poll)  # a file that has just been created may not have a readable header yet
+        cap = cv2.VideoCapture(str(source))
     if not cap.isOpened():
         raise EdgeRPPGError(f"{name}: cannot be opened as a video source; check the camera index or file path")
     fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
@@ -360,7 +373,7 @@ def open_stream(source, duration: float | None = None, poll: float = 0.2):
 
     def frames():
         nonlocal cap
-        start, read = time.monotonic(), 0
+        start, read = began, 0
         try:
             while duration is None or time.monotonic() - start < duration:
                 ok, bgr = cap.read()
