@@ -15,16 +15,17 @@ from edgerppg.errors import EdgeRPPGError
 # Modules that define commands, in the order `--help` lists them (the pipeline's order).
 COMMAND_MODULES: list[str] = [
     "info",
-    "hr",
-    "evaluate",
+    "synth",
     "models",
     "train",
     "prune",
+    "export",
+    "engine",
+    "hr",
+    "evaluate",
     "bench",
     "compare",
     "run",
-    "export",
-    "engine",
 ]
 
 for _name in COMMAND_MODULES:
