@@ -32,7 +32,9 @@ def load_predictor(path: str | os.PathLike, backend: str | None = None, device: 
     from edgerppg.runtime import open_backend
 
     be = open_backend(path, backend=backend, device=device, threads=threads).load()
-    name = f"{Path(path).stem if Path(path).is_file() else Path(path).name} ({be.name})"
+    p = Path(path)
+    label = (f"{p.parent.name}/{p.stem}" if p.stem == "model" else p.stem) if p.is_file() else p.name
+    name = f"{label} ({be.name})"  # pipeline checkpoints are all model.safetensors: keep their stage folder
     predictor = ModelPredictor(backend_infer(be), be.spec, name)
     predictor.backend = be  # kept alive with the predictor; bench reads its description
     return predictor
