@@ -102,6 +102,7 @@ def reference_arch(name: str, state_dict: dict) -> dict:
             "stem": stem,
             "stages": stages,
             "skin": [_shape(sd, "skin_main.0.weight")[0], _shape(sd, "skin_main.3.weight")[0]],
+            "input_norm": "none",  # the authors' network takes the raw clip
         }
     if name == "stven":
         enc1 = _shape(sd, "down3Dmain.0.weight")

@@ -81,7 +81,8 @@ def reference_stven(c_dim=5, dim=4, repeat=3, mid=7):
 def test_rppgnet_reference_loads_every_used_weight():
     ref = {f"module.{k}": v for k, v in reference_rppgnet().items()}  # DataParallel prefix
     assert reference_arch("rppgnet", ref) == {
-        "stem": 4, "stages": [[[5, 6], [5, 6]], [[5, 8], [5, 8]], [[5, 8], [5, 8], [5, 8]]], "skin": [4, 2]
+        "stem": 4, "stages": [[[5, 6], [5, 6]], [[5, 8], [5, 8]], [[5, 8], [5, 8], [5, 8]]], "skin": [4, 2],
+        "input_norm": "none",
     }
     model, report = model_from_reference("rppgnet", ref, clip=CLIP)
     assert report["kept"] == [] and report["dropped"] == ["module.ConvSpa.weight", "module.ConvSpa.bias"]

@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import ToyNet, toy_batches, toy_objective
+from prune_toys import ToyNet, toy_batches, toy_objective
 
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.prune import MASKERS, SCORERS, MaskSet, masks_from_weights, prunable_params

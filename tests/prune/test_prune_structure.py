@@ -2,7 +2,7 @@
 
 import pytest
 import torch
-from conftest import ToyNet, toy_batches, toy_objective
+from prune_toys import ToyNet, toy_batches, toy_objective
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
