@@ -14,8 +14,23 @@ import numpy as np
 def backend_infer(backend):
     """An `infer(clips (B,3,T,H,W) float32) -> (B,T)` closure over a loaded backend (first output)."""
 
+    dims = backend.input_shapes.get(backend.input_names[0]) or [None]
+    step = dims[0] if isinstance(dims[0], int) and dims[0] > 0 else None  # an export with a static batch
+
+    def run(clips: np.ndarray) -> np.ndarray:
+        return backend.infer(backend.feeds(clips))[backend.output_names[0]]
+
     def infer(clips: np.ndarray) -> np.ndarray:
-        out = backend.infer(backend.feeds(clips))[backend.output_names[0]]
+        if step is None or len(clips) == step:
+            out = run(clips)
+        else:  # feed the static batch size, padding the last chunk with its own last clip
+            parts = []
+            for i in range(0, len(clips), step):
+                chunk = clips[i:i + step]
+                pad = step - len(chunk)
+                full = np.concatenate([chunk, np.repeat(chunk[-1:], pad, axis=0)]) if pad else chunk
+                parts.append(run(full)[:len(chunk)])
+            out = np.concatenate(parts)
         if out.ndim == 5:  # STVEN alone outputs video: read the pulse as the green mean of its frames
             from edgerppg.export.parity import output_signals
 

@@ -128,3 +128,23 @@ def test_hr_cli_with_an_export_runs_without_torch(toy_artifact, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "TORCH_IMPORTED=False" in proc.stderr
     assert json.loads(proc.stdout)["hr_bpm"] > 0
+
+
+def test_predictor_feeds_a_static_batch_export_in_its_own_batch_size(tmp_path):
+    """The pipeline exports batch 1; overlap-add infers several clips at once and must be chunked for it."""
+    from toy_models import ToyRPPG
+
+    from edgerppg.export.exporter import ExportOptions, export_module
+    from edgerppg.runtime.predict import load_predictor
+
+    import torch
+
+    torch.manual_seed(0)
+    model = ToyRPPG(width=8)
+    export_module(model, tmp_path / "static", ExportOptions(batch=1, parity_clips=1))
+    export_module(model, tmp_path / "dynamic", ExportOptions(batch="dynamic", parity_clips=1))
+    static, dynamic = load_predictor(tmp_path / "static"), load_predictor(tmp_path / "dynamic")
+    clips = np.random.default_rng(2).random(static.spec.shape(5), dtype=np.float32)
+    a, b = static.infer(clips), dynamic.infer(clips)
+    assert a.shape == (5, static.spec.frames)
+    np.testing.assert_allclose(a, b, atol=1e-5)
