@@ -86,8 +86,8 @@ class STVEN(EdgeModel):
             w2, w1, (1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1), norm="instance", bias=False, transposed=True
         )
         self.out = nn.Conv3d(w1, self.clip.channels, k_out, padding=tuple(k // 2 for k in k_out), bias=False)
-        with torch.no_grad():  # start close to the identity map (tanh(~0) + input), which joint training needs
-            self.out.weight.mul_(0.1)
+        with torch.no_grad():  # start as the identity map (tanh(0) + input): a cascade begins as its rPPGNet
+            self.out.weight.zero_()  # (even a 0.1-scaled random residual swamps a 0.5 % pulse); gradients still reach it
 
     @property
     def n_labels(self) -> int:

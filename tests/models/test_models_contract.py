@@ -54,6 +54,8 @@ def test_stven_labels_change_output_and_deploy_is_label_zero():
     model = create_model("stven", "tiny").eval()
     (video,) = model.example_inputs(2)
     with torch.no_grad():
+        assert torch.allclose(model(video), video, atol=1e-6)  # a fresh STVEN is the identity map
+        torch.nn.init.normal_(model.out.weight, std=0.1)  # as after training: the labels now matter
         y0 = model(video, torch.zeros(2, dtype=torch.int64))
         y3 = model(video, torch.full((2,), 3, dtype=torch.int64))
         dep = model.deploy()(video)
