@@ -108,10 +108,30 @@ def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name
             "kept_float": keep_float}
 
 
+_WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+
+
+def _keep_upstream(producer: dict, node, keep: list[str]) -> None:
+    """Add every non-weighted node between `node` and the nearest weighted layer or graph input to `keep`.
+
+    The pulse is a 0.1-1 % change of the input: quantising the tensors that carry it before the first conv
+    (x / mean_t(x) - 1 in rPPGNet, tanh(r) + x in STVEN) to 8 bits erases it.
+    """
+    stack = [node]
+    while stack:
+        for name in stack.pop().input:
+            p = producer.get(name)
+            if p is None or p.name in keep or p.op_type in _WEIGHTED_OPS:
+                continue
+            keep.append(p.name)
+            stack.append(p)
+
+
 def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
     """Nodes kept in float by int8 export: thin convolutions and the output heads.
 
-    - Convs with fewer than `min_in_channels` input channels (the RGB stem): their im2col has a tiny reduction
+    - Convs with fewer than `min_in_channels` input channels (the RGB stem), with the elementwise ops that
+      feed them (see `_keep_upstream`): their im2col has a tiny reduction
       dimension where integer kernels lose to float ones (rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8
       than in fp32 on the AVX2 CI CPU and erased every other layer's gain); keeping the first layer in float is
       also the usual accuracy practice.
@@ -125,6 +145,8 @@ def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list
     keep = [n.name for n in model.graph.node
             if n.op_type == "Conv" and len(dims.get(n.input[1], [])) > 1 and dims[n.input[1]][1] < min_in_channels]
     producer = {o: n for n in model.graph.node for o in n.output}
+    for name in list(keep):  # and the elementwise chain feeding a thin conv (rPPGNet's AC/DC input norm,
+        _keep_upstream(producer, next(n for n in model.graph.node if n.name == name), keep)  # STVEN's residual)
     for out in model.graph.output:
         node = producer.get(out.name)
         while node is not None and node.op_type in _SHAPE_OPS:
