@@ -15,13 +15,12 @@ stage whose inputs changed as a result (a re-run producing identical bytes leave
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from edgerppg.atomic import write_json
+from edgerppg.atomic import replace_dir, write_json
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.manifest import sha256_bytes, sha256_file
 from edgerppg.pipeline.schema import Pipeline, Stage, load_pipeline, parse_pipeline
@@ -112,13 +111,7 @@ def _up_to_date(final: Path, key: str) -> dict | None:
 
 def _publish(partial: Path, final: Path) -> None:
     """Replace `final` by `partial` with renames (the old directory is removed only after the swap)."""
-    if final.exists():
-        old = final.with_name(f".{final.name}.old-{os.getpid()}")
-        os.replace(final, old)
-        os.replace(partial, final)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(partial, final)
+    replace_dir(partial, final)
 
 
 def run_stage(stage: Stage, records: dict, run_dir: Path, force: bool = False) -> dict:
