@@ -91,15 +91,7 @@ def _count_weights(path: Path) -> tuple[int, int] | None:
         tensors = [t for k, t in load_file(str(path)).items()
                    if t.dtype.kind == "f" and not any(b in k for b in _BUFFERS)]
         return sum(t.size for t in tensors), sum(int(np.count_nonzero(t)) for t in tensors)
-    onnx_path = path / "model.onnx" if path.is_dir() else path
-    if onnx_path.suffix != ".onnx" or not onnx_path.exists():
-        return None
-    try:
-        from edgerppg.bench.onnx_macs import onnx_weight_counts
-
-        return onnx_weight_counts(onnx_path)
-    except Exception:  # onnx missing or an unreadable graph: the backend reports the file itself
-        return None
+    return _from_onnx(path, "onnx_weight_counts")
 
 
 def _lookup(manifest: dict, key: str):
@@ -118,13 +110,18 @@ def _count_macs(path: Path) -> int | None:
     """MACs per call: torch.utils.flop_counter on a checkpoint's deploy form, or the ONNX graph's conv/matmul shapes."""
     if path.suffix == ".safetensors":
         return _checkpoint_macs(path)
+    return _from_onnx(path, "onnx_macs")
+
+
+def _from_onnx(path: Path, counter: str):
+    """`bench.onnx_macs.<counter>(model.onnx)` for an ONNX file or export dir; None when there is no readable graph."""
     onnx_path = path / "model.onnx" if path.is_dir() else path
     if onnx_path.suffix != ".onnx" or not onnx_path.exists():
         return None
     try:
-        from edgerppg.bench.onnx_macs import onnx_macs
+        from edgerppg.bench import onnx_macs
 
-        return onnx_macs(onnx_path)
+        return getattr(onnx_macs, counter)(onnx_path)
     except Exception:  # onnx missing or an unreadable graph: the backend reports the file itself
         return None
 
