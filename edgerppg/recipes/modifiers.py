@@ -85,10 +85,18 @@ class FinetuneStage:
     lr: float = 1e-4
     batch: int = 4
     seed: int = 0
+    #: a registered training objective (train.OBJECTIVES) instead of the model's own, e.g. cascade-all
+    objective: str | None = None
 
     def validate(self, where: str) -> None:
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise EdgeRPPGError(f"{where}: needs epochs >= 1, batch >= 1 and lr > 0")
+        if self.objective is not None:
+            from edgerppg.train.objectives import OBJECTIVES
+
+            if self.objective not in OBJECTIVES.names():
+                raise EdgeRPPGError(f"{where}: key 'objective' is {self.objective!r}; choose one of "
+                                    f"{', '.join(OBJECTIVES.names())}")
 
 
 @STAGES.register("evaluate")

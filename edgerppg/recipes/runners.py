@@ -165,10 +165,19 @@ def run_finetune(stage, ctx: Context) -> dict:
     def keep_best(path, model, meta):
         best["state"] = copy.deepcopy(model.state_dict())
 
+    objective = ctx.objective
+    if stage.objective is not None:
+        from edgerppg.train.objectives import OBJECTIVES
+
+        objective = OBJECTIVES.get(stage.objective)()
+        trains = objective.model or objective.name
+        if trains != ctx.model.spec.name:
+            raise EdgeRPPGError(f"{ctx.where}: finetune objective {stage.objective!r} trains a {trains}, not this "
+                                f"{ctx.model.spec.name}; drop the key or pick an objective for {ctx.model.spec.name}")
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
-        val = ctx.val_recordings if getattr(ctx.objective, "has_signal", True) else None
+        val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
         result = fit(ctx.model, ctx.train_set, val or None, epochs=stage.epochs, lr=stage.lr,
-                     batch=stage.batch, objective=ctx.objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
+                     batch=stage.batch, objective=objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
                      resume=False, device=ctx.device, seed=stage.seed, save=keep_best)
     if "state" in best:
         ctx.model.load_state_dict(best["state"])

@@ -23,8 +23,11 @@ class TrainKind:
     #: the clip dataset pairs each recording with the same clip of this group (`batch["target"]`)
     pair_group: str | None = None
 
-    def select(self, recordings: list, data: Path) -> list:
-        """The recordings this kind needs: those it learns from plus, for pairs, their `pair_group` partners."""
+    def select(self, recordings: list, data: Path, groups: list[str] | None = None) -> list:
+        """The recordings this kind needs: those it learns from plus, for pairs, their `pair_group` partners.
+
+        `groups`: the groups the user asked for (`--groups`); `recordings` are already limited to them.
+        """
         raise NotImplementedError
 
     def learns_from(self, recording) -> bool:
@@ -72,11 +75,14 @@ class _Single(TrainKind):
 
 @KINDS.register("rppgnet")
 class RPPGNetKind(_Single):
-    """rPPGNet (Eq. 8) on the original ("raw") videos, or on every group when the data has no raw group."""
+    """rPPGNet (Eq. 8) on the original ("raw") videos, on every group when the data has no raw group, or on the
+    groups named by `--groups` (e.g. raw,x264-250k: an rPPGNet that has seen compressed clips, without STVEN)."""
 
     model_name = "rppgnet"
 
-    def select(self, recordings, data):
+    def select(self, recordings, data, groups=None):
+        if groups:
+            return recordings
         raw = [r for r in recordings if r.group == RAW]
         return raw or recordings
 
@@ -101,7 +107,7 @@ class STVENKind(_Single):
     model_name = "stven"
     pair_group = RAW
 
-    def select(self, recordings, data):
+    def select(self, recordings, data, groups=None):
         return _compressed_with_raw(recordings, data, "STVEN")
 
 
@@ -115,7 +121,7 @@ class JointKind(TrainKind):
     model_name = "cascade"
     pair_group = RAW
 
-    def select(self, recordings, data):
+    def select(self, recordings, data, groups=None):
         return _compressed_with_raw(recordings, data, "joint training")
 
     def build(self, variant, init, stven):

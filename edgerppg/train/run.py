@@ -60,7 +60,7 @@ def train_model(
     model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
     if groups and recipe.pair_group and recipe.pair_group not in groups:
         groups = [*groups, recipe.pair_group]  # the pair partners are read too
-    recordings = recipe.select(load_recordings(data, groups), data)
+    recordings = recipe.select(load_recordings(data, groups), data, groups)
     train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
     spec = model.spec.clip
     train_set = clip_set(recipe, train_recs, spec)

@@ -6,6 +6,7 @@ import math
 import pytest
 import torch
 
+from edgerppg.errors import EdgeRPPGError
 from edgerppg.models import create_model, load_checkpoint, save_checkpoint
 from edgerppg.prune.report import total_macs
 from edgerppg.recipes import parse_recipe
@@ -89,3 +90,8 @@ def test_structured_ten_x_macs_after_finetune_and_reload(tmp_path):
                                                 tmp_path)
     model, _ = load_checkpoint(out)
     assert dense / total_macs(model) >= 10 and verified["arch_matches"]
+
+
+def test_finetune_objective_for_another_model_is_one_line(tmp_path):
+    with pytest.raises(EdgeRPPGError, match="trains a cascade, not this rppgnet"):
+        _run({"name": "x", "stages": [{"finetune": {**FINETUNE, "objective": "cascade-all"}}]}, tmp_path)

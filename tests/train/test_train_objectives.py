@@ -80,3 +80,14 @@ def test_pairs_are_required_and_unknown_models_refused():
         objective(model)(model, batch)
     with pytest.raises(EdgeRPPGError, match="no .spec.name"):
         objective(torch.nn.Linear(2, 2))
+
+
+def test_cascade_all_trains_both_halves_for_pruned_cascades():
+    model = create_model("cascade", "tiny", clip=CLIP)
+    obj = OBJECTIVES.get("cascade-all")()
+    trainable = obj.prepare(model)
+    obj.train_mode(model)
+    assert model.rppgnet.training and model.stven.training
+    assert len(trainable) == len(list(model.parameters()))
+    obj(model, _batch()).backward()
+    assert all(p.grad is not None for p in model.rppgnet.parameters())
