@@ -33,7 +33,9 @@ def train_cmd(
     seed: int = typer.Option(0, "--seed", help="Seed for initialisation, split and shuffling."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of subjects held out for validation."),
-    groups: Optional[str] = typer.Option(None, "--groups", help="Comma-separated data groups to read (default all); rppgnet learns from every group named here (default: raw only)."),
+    groups: Optional[str] = typer.Option(
+        None, "--groups", help="Comma-separated data groups to read (default all); rppgnet learns from every group "
+        "named here (default: raw only)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:

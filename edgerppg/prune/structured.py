@@ -154,6 +154,7 @@ def prune_channels(
     on_step: Callable[[int, float], None] | None = None,
     ties: list | None = None,
     cost_fn: Callable[[nn.Module], dict] | None = None,
+    group_step_cap: float = 0.1,
 ) -> dict:
     """Remove channels in place until macs_fn(model) <= macs_fn(dense) / mac_ratio; returns a summary.
 
@@ -163,6 +164,11 @@ def prune_channels(
     names that must keep equal widths (default: `tied_widths(model)`). `cost_fn(model) -> {layer: MACs}`
     makes the ranking cost-aware: a group's importance is divided by (its MACs per channel / the mean
     group's) ** COST_EXPONENT, so cheap low-resolution channels outlive expensive full-resolution ones of equal importance.
+    `group_step_cap`: the most one group may lose in one step, as a fraction of its current width (at least one
+    channel). Without it a group whose channels all rank low (an expensive full-resolution layer whose
+    mean-normalised importances are all near 1) loses every channel but one in a single step. With `cost_fn`,
+    a step also stops once its channels' estimated MACs cover what is left to the target, so the result lands
+    near `mac_ratio` instead of far past it.
     """
     if mac_ratio < 1:
         raise EdgeRPPGError(f"mac_ratio {mac_ratio} must be >= 1 (e.g. 10 for 10x fewer MACs)")
@@ -176,7 +182,8 @@ def prune_channels(
     macs, step = dense_macs, 0
     while macs > target and step < max_steps:
         step += 1
-        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn):
+        left = 1.0 - target / macs  # fraction of the current MACs still to remove
+        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn, group_step_cap, left):
             break
         macs = float(macs_fn(model))
         if on_step:
@@ -190,8 +197,11 @@ def prune_channels(
     return {"dense_macs": dense_macs, "macs": macs, "mac_ratio": dense_macs / macs, "steps": step}
 
 
-def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, cost_fn=None) -> bool:
-    """One global step; False when no group can lose a channel any more."""
+def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, cost_fn=None,
+                group_cap: float = 1.0, left: float = 1.0) -> bool:
+    """One global step; False when no group can lose a channel any more. Each group loses at most
+    max(1, group_cap * its width) channels; with a cost_fn, selection stops once the selected channels' MACs
+    (first order: each channel's cost in every conv of its group) reach `left` of the model's current MACs."""
     params = dict(model.named_parameters())
     scores = {id(params[n]): s.detach() for n, s in score_fn(model).items()}
     names = {id(m): n for n, m in model.named_modules()}
@@ -212,9 +222,17 @@ def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, co
     rel = [(max(c, 1e-30 * mean_cost) / mean_cost) ** COST_EXPONENT for c in costs]
     candidates = [(float(imps[gi][c]) / rel[gi], gi, c) for gi in order for c in order[gi]]
     n_remove = max(1, int(round(fraction * sum(len(g[0].idxs) for g in groups))))
+    cap = [max(1, int(group_cap * len(g[0].idxs))) for g in groups]
+    budget = left * sum(macs.values()) if macs is not None else float("inf")
     count: dict[int, int] = {}
-    for _, gi, _c in sorted(candidates)[:n_remove]:
-        count[gi] = count.get(gi, 0) + 1
+    saved, taken = 0.0, 0
+    for _, gi, _c in sorted(candidates):
+        if taken >= n_remove or saved >= budget:
+            break
+        if count.get(gi, 0) < cap[gi]:
+            count[gi] = count.get(gi, 0) + 1
+            saved += costs[gi] if macs is not None else 0.0
+            taken += 1
     _tie_counts(count, groups, names, ties, order)
     for gi, k in count.items():
         dep = groups[gi][0].dep
