@@ -152,6 +152,15 @@ class CascadeFinetuneObjective(JointObjective):
     def train_mode(self, model):
         model.train()
 
+    def __call__(self, model, batch):
+        """Every second clip of the batch is the original (label 0, target itself): the pruned rPPGNet keeps
+        working on uncompressed video too, at no extra cost per step."""
+        if "target" not in batch:
+            return super().__call__(model, batch)
+        video, label = batch["video"].clone(), batch["label"].clone()
+        video[1::2], label[1::2] = batch["target"][1::2], 0
+        return super().__call__(model, {**batch, "video": video, "label": label})
+
 
 def feature_layers(rppgnet: nn.Module) -> list[str]:
     """Names of the rPPGNet blocks whose feature maps the perceptual loss compares.

@@ -89,5 +89,11 @@ def test_cascade_all_trains_both_halves_for_pruned_cascades():
     obj.train_mode(model)
     assert model.rppgnet.training and model.stven.training
     assert len(trainable) == len(list(model.parameters()))
-    obj(model, _batch()).backward()
+    batch = _batch()
+    seen = []
+    hook = model.stven.register_forward_pre_hook(lambda m, args: seen.append(args))
+    obj(model, batch).backward()
+    hook.remove()
     assert all(p.grad is not None for p in model.rppgnet.parameters())
+    video = seen[0][0]  # every second clip of the batch is the original one
+    assert torch.equal(video[1], batch["target"][1]) and torch.equal(video[0], batch["video"][0])
