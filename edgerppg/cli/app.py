@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from typing import Annotated, Optional
 
 import typer
 from rich.console import Console
@@ -15,6 +16,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+
+#: HR-window options shared by `edgerppg hr` and `edgerppg eval` (same names, defaults set in each signature)
+Window = Annotated[float, typer.Option("--window", help="HR window in seconds.")]
+Step = Annotated[Optional[float], typer.Option("--step", help="Window step in seconds (default: the window).")]
+Band = Annotated[tuple[float, float], typer.Option("--band", help="HR band in Hz (low high).")]
+Estimator = Annotated[str, typer.Option("--estimator", help="HR estimator: welch, fft or peaks.")]
 
 console = Console()
 err_console = Console(stderr=True)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
 
 
 @app.command("eval")
@@ -17,10 +17,10 @@ def eval_cmd(
     reader: str = typer.Option("auto", "--reader", help="Dataset reader (auto detects the layout)."),
     groups: list[str] = typer.Option(None, "--group", help="Only these groups, e.g. raw, x264-250k (repeat)."),
     crop: str = typer.Option("auto", "--crop", help="Face crop for the methods: auto, haar, full, center."),
-    window: float = typer.Option(10.0, "--window", help="HR window in seconds."),
-    step: float = typer.Option(None, "--step", help="Window step in seconds (default: the window)."),
-    band: tuple[float, float] = typer.Option((0.7, 3.0), "--band", help="HR band in Hz (low high)."),
-    estimator: str = typer.Option("welch", "--estimator", help="HR estimator: welch, fft or peaks."),
+    window: Window = 10.0,
+    step: Step = None,
+    band: Band = (0.7, 3.0),
+    estimator: Estimator = "welch",
     json_out: bool = typer.Option(False, "--json", help="Print JSON (table rows plus every window and subject)."),
 ) -> None:
     """Evaluate HR error of classical methods and models side by side, one row per predictor x data group."""

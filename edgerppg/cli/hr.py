@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
 from edgerppg.errors import EdgeRPPGError
 
 
@@ -16,10 +16,10 @@ def hr_cmd(
     method: str = typer.Option("pos", "--method", help="Classical method: pos, chrom or green."),
     model: Path = typer.Option(None, "--model", help="Checkpoint (.safetensors) or export dir instead of a method."),
     crop: str = typer.Option("auto", "--crop", help="Face crop: auto (Haar), haar, full (frame is the face), center."),
-    window: float = typer.Option(10.0, "--window", help="HR window in seconds."),
-    step: float = typer.Option(None, "--step", help="Window step in seconds (default: the window)."),
-    band: tuple[float, float] = typer.Option((0.7, 3.0), "--band", help="HR band in Hz (low high)."),
-    estimator: str = typer.Option("welch", "--estimator", help="HR estimator: welch, fft or peaks."),
+    window: Window = 10.0,
+    step: Step = None,
+    band: Band = (0.7, 3.0),
+    estimator: Estimator = "welch",
     json_out: bool = typer.Option(False, "--json", help="Print JSON (one object per update when live)."),
     plot: Path = typer.Option(None, "--plot", help="Save the pulse and its spectrum, HR peak marked (PNG)."),
     camera: int = typer.Option(None, "--camera", help="Live: camera index (e.g. 0)."),
