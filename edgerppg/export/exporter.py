@@ -1,7 +1,8 @@
 """`export_checkpoint`: checkpoint -> artifact directory (model.onnx + manifest.json), parity-checked.
 
-Path in, path out (Ultralytics' exporter without the flag unpacking): the deploy form is exported at the clip
-spec the model carries, tidied by onnxslim, converted to the requested precision, optionally stored with
+Path in, path out (Ultralytics' exporter without the flag unpacking): the deploy form, its factorised 3D convs
+rewritten as 2D ones (`export.conv2d`, unless `conv2d=False`), is exported at the clip spec the model carries,
+tidied by onnxslim, converted to the requested precision, optionally stored with
 sparse initializers, then run in ONNX Runtime against torch on seeded synthetic clips. A failing parity
 check raises and, because everything is written inside `atomic_dir`, leaves nothing behind.
 """
@@ -32,6 +33,7 @@ class ExportOptions:
     calib: str | None = None
     calib_clips: int = 16
     int8_activations: str = "u8"  # "s8" when the artifact is meant for TensorRT
+    conv2d: bool = True  # export factorised 3D convs as 2D ones (export/conv2d.py); same function, faster
     target: str | None = None
     parity_clips: int = 4
     seed: int = 0

@@ -6,7 +6,9 @@
   ONNX Runtime fuses into integer kernels and TensorRT reads as explicit quantisation), calibrated on real
   clips. Weights are per-channel symmetric int8. Activations: `"u8"` (asymmetric uint8, the fast path of
   ONNX Runtime's x86 kernels) or `"s8"` (symmetric int8 with zero points 0 and float biases, what TensorRT
-  requires). The RGB stem and the output heads stay float (see `float_nodes`).
+  requires). The input region (the ops between the video and the first convs) and the output heads stay
+  float (see `float_nodes`). Exports quantise the 2D-conv form of the graph (export/conv2d.py), whose
+  integer kernels ONNX Runtime runs much faster than its 3D ones.
 """
 
 from __future__ import annotations
@@ -112,11 +114,7 @@ _WEIGHTED_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
 
 
 def _keep_upstream(producer: dict, node, keep: list[str]) -> None:
-    """Add every non-weighted node between `node` and the nearest weighted layer or graph input to `keep`.
-
-    The pulse is a 0.1-1 % change of the input: quantising the tensors that carry it before the first conv
-    (x / mean_t(x) - 1 in rPPGNet, tanh(r) + x in STVEN) to 8 bits erases it.
-    """
+    """Add every non-weighted node between `node` and the nearest weighted layer or graph input to `keep`."""
     stack = [node]
     while stack:
         for name in stack.pop().input:
@@ -127,14 +125,38 @@ def _keep_upstream(producer: dict, node, keep: list[str]) -> None:
             stack.append(p)
 
 
-def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
-    """Nodes kept in float by int8 export: thin convolutions and the output heads.
+def _input_region(model) -> list:
+    """Non-weighted nodes reachable from a graph input without passing a weighted layer, in graph order.
 
-    - Convs with fewer than `min_in_channels` input channels (the RGB stem), with the elementwise ops that
-      feed them (see `_keep_upstream`): their im2col has a tiny reduction
-      dimension where integer kernels lose to float ones (rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8
-      than in fp32 on the AVX2 CI CPU and erased every other layer's gain); keeping the first layer in float is
-      also the usual accuracy practice.
+    The pulse is a 0.1-1 % change of the input: quantising the tensors that carry it before the first conv
+    (x / mean_t(x) - 1 in rPPGNet, tanh(r) + x in STVEN and the cascade's hand-over) to 8 bits erases it.
+    """
+    consumers: dict[str, list] = {}
+    for n in model.graph.node:
+        for name in n.input:
+            consumers.setdefault(name, []).append(n)
+    region: dict[str, object] = {}
+    stack = [i.name for i in model.graph.input]
+    while stack:
+        for n in consumers.get(stack.pop(), []):
+            if n.op_type not in _WEIGHTED_OPS and n.name not in region:
+                region[n.name] = n
+                stack.extend(n.output)
+    return [n for n in model.graph.node if n.name in region]
+
+
+def _group(node) -> int:
+    return next((a.i for a in node.attribute if a.name == "group"), 1)
+
+
+def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
+    """Nodes kept in float by int8 export: the input region, thin 3D convolutions and the output heads.
+
+    - The input region (`_input_region`) and the non-weighted ops feeding it (STVEN's tanh residual).
+    - 3D convs with fewer than `min_in_channels` input channels (an RGB stem left 3D): ONNX Runtime's int8
+      3D conv has a tiny reduction dimension there (rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8 than
+      in fp32 on the AVX2 CI CPU). The same stem rewritten to a 2D conv (export/conv2d.py) is faster in int8
+      than in fp32, so 2D convs are quantised whatever their width.
     - The conv/matmul that produces each graph output (through shape-only ops): an rPPG output is a small
       pulse on a large offset, and 8 output levels over that range flatten it (a trained rPPGNet lost its
       pulse entirely on some clips when its head was quantised).
@@ -142,15 +164,21 @@ def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list
     onnx = require("onnx", "onnx")
     model = onnx.load(str(path))
     dims = {i.name: list(i.dims) for i in model.graph.initializer}
-    keep = [n.name for n in model.graph.node
-            if n.op_type == "Conv" and len(dims.get(n.input[1], [])) > 1 and dims[n.input[1]][1] < min_in_channels]
     producer = {o: n for n in model.graph.node for o in n.output}
-    for name in list(keep):  # and the elementwise chain feeding a thin conv (rPPGNet's AC/DC input norm,
-        _keep_upstream(producer, next(n for n in model.graph.node if n.name == name), keep)  # STVEN's residual)
+    keep: list[str] = []
+    for node in _input_region(model):
+        if node.name not in keep:
+            keep.append(node.name)
+        _keep_upstream(producer, node, keep)
+    for n in model.graph.node:
+        w = dims.get(n.input[1], []) if n.op_type == "Conv" and len(n.input) > 1 else []
+        if len(w) == 5 and w[1] * _group(n) < min_in_channels and n.name not in keep:
+            keep.append(n.name)
+            _keep_upstream(producer, n, keep)
     for out in model.graph.output:
         node = producer.get(out.name)
         while node is not None and node.op_type in _SHAPE_OPS:
             node = producer.get(node.input[0])
-        if node is not None and node.op_type in ("Conv", "ConvTranspose", "Gemm", "MatMul") and node.name not in keep:
+        if node is not None and node.op_type in _WEIGHTED_OPS and node.name not in keep:
             keep.append(node.name)
     return keep

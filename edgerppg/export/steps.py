@@ -16,6 +16,21 @@ def parity_inputs(clip, options) -> np.ndarray:
     return synthetic_clips(clip, n=options.parity_clips, seed=options.seed)
 
 
+def export_form(deploy, options) -> tuple:
+    """The module handed to the ONNX exporter and what was rewritten ({"type": "none"} when nothing).
+
+    The 2D-conv rewrite is used for every precision: it also made the fp32 graph faster in ONNX Runtime
+    (docs/deploy.md). Average pools become depthwise convs for int8 only, where ORT's QLinearAveragePool is
+    slow; in float the pooling op is as fast and is what every runtime expects.
+    """
+    if not options.conv2d:
+        return deploy, {"type": "none"}
+    from edgerppg.export.conv2d import as_conv2d
+
+    module, counts = as_conv2d(deploy, pool_as_conv=options.precision == "int8")
+    return module, {"type": "conv2d", **counts}
+
+
 def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
     import onnx
@@ -24,11 +39,12 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     from edgerppg.export.torch_export import export_onnx, tidy, tidy_name
 
     raw, fp32 = tmp / ".raw.onnx", tmp / ".fp32.onnx"
-    export_onnx(deploy, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
+    module, rewrite = export_form(deploy, options)
+    export_onnx(module, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
     model, tidied = tidy(graph.load_onnx(raw))
     onnx.save(model, str(fp32))
     info = {"tidy": tidy_name() if tidied else "none", "fp32_dense_bytes": fp32.stat().st_size,
-            "fp32_stats": graph.weight_stats(model)}
+            "fp32_stats": graph.weight_stats(model), "rewrite": rewrite}
     calib = None
     if options.precision == "int8":
         from edgerppg.export.calib import calibration_clips
@@ -81,6 +97,7 @@ def manifest(spec, options, info: dict, figures: dict, source: dict | None, path
         "opset": graph.opset_of(model),
         "exporter": f"torch.onnx.export ({options.exporter})",
         "tidy": info["tidy"],
+        "rewrite": info["rewrite"],
         "options": options_dict(options),
         "precision_details": info["precision"],
         "sparse_details": {"converted": len(info.get("sparse", {}).get("converted", [])),
