@@ -29,14 +29,16 @@ from edgerppg.spec import COMPRESSION_LEVELS, ClipSpec
 def label_planes(video: torch.Tensor, label: torch.Tensor | None, n_labels: int) -> torch.Tensor:
     """One-hot label planes (B, n_labels, T, H, W) matching `video`; label None means 0 for every clip.
 
-    Built from a comparison with arange (not F.one_hot) so the exported graph is a plain Equal + Mul.
+    Built from a comparison with arange (not F.one_hot) so the exported graph is a plain Equal + Mul. The
+    ones come from the input (`x * 0 + 1`, not `ones_like`): with static shapes the exporter folds `ones_like`
+    into a (1, n_labels, T, H, W) initializer, 4 MB for a tiny 64x64x64 cascade, larger than its weights.
     """
     levels = torch.arange(n_labels, device=video.device)
     if label is None:
         onehot = (levels == 0).to(video.dtype).view(1, n_labels, 1, 1, 1)
     else:
         onehot = (label.view(-1, 1) == levels.view(1, -1)).to(video.dtype).view(-1, n_labels, 1, 1, 1)
-    return onehot * torch.ones_like(video[:, :1])
+    return onehot * (video[:, :1] * 0.0 + 1.0)
 
 
 @MODELS.register("stven")
