@@ -15,8 +15,8 @@ spatial 1xkxk conv and a temporal kx1x1 one. Both are 2D convolutions in disguis
 
 In fp32 the rewritten module computes what the original does (up to float rounding of the folded norm).
 Why: ONNX Runtime's x86 int8 convolution (QLinearConv, run in NHWC with MLAS's integer kernels) is fast for
-2D convolutions, and its 3D path is not: int8 paper rPPGNet was 1.4x faster than fp32 as 3D convs and is
-1.5x faster than the (also faster) 2D fp32 graph, 1.9x faster than the 3D one (docs/deploy.md). The rewrite
+2D convolutions, and its 3D path is not: int8 paper rPPGNet was 1.34x faster than fp32 as 3D convs and is
+1.52x faster than the (also faster) 2D fp32 graph, 1.90x faster than the 3D one (docs/deploy.md). The rewrite
 changes the graph, not the model: checkpoints, training and the torch backend never see it, and
 `export_module` applies it to the deploy form only (see `ExportOptions.conv2d`).
 """
