@@ -85,7 +85,8 @@ class FinetuneStage:
     lr: float = 1e-4
     batch: int = 4
     seed: int = 0
-    #: a registered training objective (train.OBJECTIVES) instead of the model's own, e.g. cascade-all
+    #: a registered training objective (train.OBJECTIVES) instead of the default: the model's own, or the
+    #: fine-tuning objective it names (a cascade's is cascade-all, which trains rPPGNet too)
     objective: str | None = None
 
     def validate(self, where: str) -> None:

@@ -166,13 +166,14 @@ def run_finetune(stage, ctx: Context) -> dict:
         best["state"] = copy.deepcopy(model.state_dict())
 
     objective = ctx.objective
-    if stage.objective is not None:
+    name = stage.objective or getattr(ctx.objective, "finetune", None)  # a pruned cascade trains both halves
+    if name is not None:
         from edgerppg.train.objectives import OBJECTIVES
 
-        objective = OBJECTIVES.get(stage.objective)()
+        objective = OBJECTIVES.get(name)()
         trains = objective.model or objective.name
         if trains != ctx.model.spec.name:
-            raise EdgeRPPGError(f"{ctx.where}: finetune objective {stage.objective!r} trains a {trains}, not this "
+            raise EdgeRPPGError(f"{ctx.where}: finetune objective {name!r} trains a {trains}, not this "
                                 f"{ctx.model.spec.name}; drop the key or pick an objective for {ctx.model.spec.name}")
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None

@@ -95,6 +95,8 @@ class JointObjective(Objective):
     """Eq. 9-10: train STVEN through the frozen rPPGNet of a cascade (inputs enhanced with label 0)."""
 
     name = "cascade"
+    #: the objective recipes fine-tune a pruned cascade with: pruning narrows rPPGNet too, so it must train
+    finetune = "cascade-all"
 
     def __init__(
         self,
@@ -137,8 +139,8 @@ class CascadeFinetuneObjective(JointObjective):
 
     The joint objective freezes rPPGNet because the paper trains STVEN for an already trained rPPGNet; after
     structured pruning both halves lost channels, and a frozen narrowed rPPGNet never recovers (measured:
-    fine-tuning loss flat at 2.04 on the 10x tiny cascade). Select it in a recipe with
-    `finetune: {objective: cascade-all}`.
+    fine-tuning loss flat at 2.04 on the 10x tiny cascade). Recipes fine-tune cascades with it by default
+    (`JointObjective.finetune`); `finetune: {objective: cascade}` keeps the paper's frozen rPPGNet.
     """
 
     name = "cascade-all"

@@ -95,3 +95,23 @@ def test_structured_ten_x_macs_after_finetune_and_reload(tmp_path):
 def test_finetune_objective_for_another_model_is_one_line(tmp_path):
     with pytest.raises(EdgeRPPGError, match="trains a cascade, not this rppgnet"):
         _run({"name": "x", "stages": [{"finetune": {**FINETUNE, "objective": "cascade-all"}}]}, tmp_path)
+
+
+class Pairs(Clips):
+    """Clips plus the (target, label) pair keys a cascade's objectives read."""
+
+    def __getitem__(self, i):
+        item = self.items[i]
+        return {**item, "target": (item["video"] + 0.01).clamp(0, 1), "label": torch.tensor(2)}
+
+
+def test_pruned_cascade_finetunes_rppgnet_too_by_default():
+    from edgerppg.spec import ClipSpec
+
+    clip = ClipSpec(frames=16, height=32, width=32)
+    model = create_model("cascade", "tiny", clip=clip.to_dict())
+    before = {n: p.detach().clone() for n, p in model.rppgnet.named_parameters()}
+    ctx = Context(model=model, objective=objective(model), train_set=Pairs(clip), val_recordings=[], where="t")
+    recipe = parse_recipe({"name": "x", "stages": [{"finetune": FINETUNE}]}, source="t")
+    RUNNERS.get("finetune")(recipe.stages[0], ctx)
+    assert any(not torch.equal(before[n], p) for n, p in model.rppgnet.named_parameters())
