@@ -17,7 +17,9 @@ from edgerppg.errors import EdgeRPPGError, require
 # codec name -> (ffmpeg encoder arguments, file extension); raw ignores the bitrate
 CODECS: dict[str, tuple[list[str], str]] = {
     "raw": (["-c:v", "ffv1", "-level", "3", "-pix_fmt", "bgr0"], ".avi"),
-    "x264": (["-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p"], ".mp4"),
+    # one encoder thread: libx264's frame threads make rate control (and so the bits, and the HR error measured
+    # on them) differ from run to run; measured: 3 encodes of the same frames at 250k gave 3 different files
+    "x264": (["-c:v", "libx264", "-preset", "medium", "-pix_fmt", "yuv420p", "-threads", "1"], ".mp4"),
     "x265": (["-c:v", "libx265", "-preset", "medium", "-pix_fmt", "yuv420p", "-x265-params", "log-level=error"], ".mp4"),
     "mpeg4": (["-c:v", "mpeg4", "-pix_fmt", "yuv420p"], ".avi"),
 }

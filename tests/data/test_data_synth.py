@@ -74,3 +74,18 @@ def test_cli_synth_json(tmp_path, capsys):
     with pytest.raises(SystemExit) as exc:
         main(["synth", str(tmp_path / "e"), "--codec", "vp9"])
     assert exc.value.code == 2 and not (tmp_path / "e").exists()
+
+
+def test_x264_encoding_is_deterministic(tmp_path):
+    """Same frames, same bytes: libx264's frame threads made rate control differ from run to run."""
+    import hashlib
+
+    import numpy as np
+
+    from edgerppg.data.encode import encode
+
+    rng = np.random.default_rng(0)
+    frames = (128 + 20 * rng.standard_normal((300, 64, 64, 3))).clip(0, 255).astype(np.uint8)
+    digests = {hashlib.sha256(encode(frames, 30.0, tmp_path / f"v{k}", "x264", "250k").read_bytes()).hexdigest()
+               for k in range(3)}
+    assert len(digests) == 1
