@@ -150,7 +150,7 @@ def _patched_recipe(ctx, path: Path, override: dict) -> Path:
     return out
 
 
-@stage_kind("export", checkpoint=None, precisions=["fp32"], sparse=False, calib=None, batch=None)
+@stage_kind("export", checkpoint=None, precisions=["fp32"], sparse=False, calib=None, batch=None, conv2d=True)
 def export_stage(ctx) -> dict:
     """`edgerppg export` once per precision into NAME/<precision>[-sparse]/ (model.onnx + manifest.json)."""
     p = ctx.params
@@ -161,7 +161,8 @@ def export_stage(ctx) -> dict:
         name = precision + ("-sparse" if p["sparse"] else "")
         opts = {"precision": precision, "sparse": p["sparse"], "batch": p["batch"],
                 "calib": p["calib"] if precision == "int8" else None}
-        summary[name] = _slim(run_cli(ctx, ["export", p["checkpoint"], "--out", ctx.out / name, *_flags(opts), "--json"]))
+        flags = [*_flags(opts), *([] if p["conv2d"] else ["--no-conv2d"])]
+        summary[name] = _slim(run_cli(ctx, ["export", p["checkpoint"], "--out", ctx.out / name, *flags, "--json"]))
     return {"path": ctx.out, "summary": summary}
 
 
