@@ -167,3 +167,17 @@ def test_prune_override_patches_a_copy_of_the_recipe(tmp_path):
     assert next(s["finetune"] for s in stages if "finetune" in s)["epochs"] == 1 and src.read_text() == before
     with pytest.raises(EdgeRPPGError, match="override 'finetun' matches no stage"):
         _patched_recipe(SimpleNamespace(out=tmp_path, name="pruned"), src, {"finetun": {"epochs": 1}})
+
+
+def test_export_stage_passes_no_conv2d(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from edgerppg.pipeline import stages
+
+    calls = []
+    monkeypatch.setattr(stages, "run_cli", lambda ctx, args: calls.append(args) or {})
+    for conv2d in (True, False):
+        params = {"checkpoint": "c.safetensors", "precisions": ["fp32"], "sparse": False, "calib": None,
+                  "batch": None, "conv2d": conv2d}
+        stages.export_stage(SimpleNamespace(params=params, out=tmp_path, name="export"))
+    assert "--no-conv2d" not in calls[0] and "--no-conv2d" in calls[1]
