@@ -109,11 +109,6 @@ def _up_to_date(final: Path, key: str) -> dict | None:
     return rec
 
 
-def _publish(partial: Path, final: Path) -> None:
-    """Replace `final` by `partial` with renames (the old directory is removed only after the swap)."""
-    replace_dir(partial, final)
-
-
 def run_stage(stage: Stage, records: dict, run_dir: Path, force: bool = False) -> dict:
     """Run (or skip) one stage; return its record."""
     from edgerppg.pipeline.stages import STAGES
@@ -145,7 +140,7 @@ def run_stage(stage: Stage, records: dict, run_dir: Path, force: bool = False) -
            "path_rel": path_rel, "external_path": None if path_rel else str(rel),
            "output_hash": tree_hash(partial)}
     write_json(partial / RECORD, rec)
-    _publish(partial, final)
+    replace_dir(partial, final)  # renames; the old output is removed only after the swap
     return {**rec, "path": str(run_dir / path_rel) if path_rel else str(rel), "ran": True}
 
 

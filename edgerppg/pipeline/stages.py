@@ -160,9 +160,8 @@ def export_stage(ctx) -> dict:
     for precision in p["precisions"]:
         name = precision + ("-sparse" if p["sparse"] else "")
         opts = {"precision": precision, "sparse": p["sparse"], "batch": p["batch"],
-                "calib": p["calib"] if precision == "int8" else None}
-        flags = [*_flags(opts), *([] if p["conv2d"] else ["--no-conv2d"])]
-        summary[name] = _slim(run_cli(ctx, ["export", p["checkpoint"], "--out", ctx.out / name, *flags, "--json"]))
+                "calib": p["calib"] if precision == "int8" else None, "no_conv2d": not p["conv2d"]}
+        summary[name] = _slim(run_cli(ctx, ["export", p["checkpoint"], "--out", ctx.out / name, *_flags(opts), "--json"]))
     return {"path": ctx.out, "summary": summary}
 
 
