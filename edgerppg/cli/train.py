@@ -36,6 +36,8 @@ def train_cmd(
     groups: Optional[str] = typer.Option(
         None, "--groups", help="Comma-separated data groups to read (default all); rppgnet learns from every group "
         "named here (default: raw only)."),
+    hr_aug: float = typer.Option(0.0, "--hr-aug", help="Probability of resampling a training clip in time to a "
+                                 "random heart rate in 45-150 bpm (fills HR ranges the subjects leave empty)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
@@ -43,7 +45,7 @@ def train_cmd(
     from edgerppg.train.run import train_model
 
     result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
-                         batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume,
+                         batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
                          groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
     if json_out:
         print_json(result)

@@ -4,6 +4,13 @@
 ClipDataset (training) and bench.accuracy.ModelPredictor (inference) both call it, so a model sees the
 same pixels in training and in deployment. Prepared frames are cached in memory (and optionally as .npz
 files) because training walks the same recordings for many epochs.
+
+HR augmentation (`ClipDataset(hr_aug=p)`): with probability p a training clip is resampled in time so that its
+pulse lands on a heart rate drawn uniformly from `HR_AUG_RANGE` (the clip covers `s * T` source frames,
+linearly interpolated to T; the pulse and its HR scale by s). A few dozen training subjects leave whole HR
+ranges empty (the default pipeline's 10 training subjects had two below 60 bpm), and a model that never saw a
+53 bpm pulse reads its second harmonic instead; PhysFormer (Yu et al., CVPR 2022) up/down-samples clips of
+rare heart rates for the same reason. Inference never resamples.
 """
 
 from __future__ import annotations
@@ -22,6 +29,10 @@ from edgerppg.spec import ClipSpec, compression_label
 
 _CACHE: "OrderedDict[str, tuple[np.ndarray, np.ndarray]]" = OrderedDict()
 _CACHE_BYTES = 2 << 30  # keep at most ~2 GiB of prepared frames in memory
+#: heart rates (bpm) an augmented clip is resampled to, uniformly; inside every band the HR estimators search
+HR_AUG_RANGE = (45.0, 150.0)
+#: the most a clip is slowed down (0.5: every source frame twice) or sped up (2: every second frame)
+HR_AUG_SCALE = (0.5, 2.0)
 
 
 def _key(rec: Recording, spec: ClipSpec) -> str:
@@ -92,8 +103,10 @@ class ClipDataset:
     """T-frame clips of recordings as a torch-style Dataset of dicts (see docs/ARCHITECTURE.md)."""
 
     def __init__(self, recordings: list[Recording], spec: ClipSpec, stride: int | None = None,
-                 pair_group: str | None = None, cache_dir: str | Path | None = None):
-        self.spec, self.cache_dir, self.pair_group = spec, cache_dir, pair_group
+                 pair_group: str | None = None, cache_dir: str | Path | None = None, hr_aug: float = 0.0):
+        if not 0.0 <= hr_aug <= 1.0:
+            raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
+        self.spec, self.cache_dir, self.pair_group, self.hr_aug = spec, cache_dir, pair_group, float(hr_aug)
         stride = stride or spec.frames
         self.recordings = list(recordings)
         pairs = {(r.subject, r.group): r for r in self.recordings}
@@ -115,17 +128,49 @@ class ClipDataset:
     def __len__(self) -> int:
         return len(self.items)
 
-    def _video(self, rec: Recording, start: int) -> np.ndarray:
-        frames = prepare_frames(rec, self.spec, self.cache_dir)[0][start:start + self.spec.frames]
-        return frames
+    def with_hr_aug(self, p: float) -> "ClipDataset":
+        """The same clips with HR augmentation probability `p` (a copy: prepared frames are shared)."""
+        if not 0.0 <= p <= 1.0:
+            raise EdgeRPPGError(f"HR augmentation probability {p} must be in [0, 1]")
+        import copy
+
+        out = copy.copy(self)
+        out.hr_aug = float(p)
+        return out
+
+    def _video(self, rec: Recording, t: np.ndarray) -> np.ndarray:
+        """Frames at (fractional) source positions `t`: linear interpolation between neighbours, uint8."""
+        frames = prepare_frames(rec, self.spec, self.cache_dir)[0]
+        lo = np.floor(t).astype(int)
+        if np.array_equal(lo, t):
+            return frames[lo]
+        hi = np.minimum(lo + 1, len(frames) - 1)
+        w = (t - lo).astype(np.float32)[:, None, None, None]
+        mixed = frames[lo].astype(np.float32) * (1.0 - w) + frames[hi].astype(np.float32) * w
+        return np.clip(np.rint(mixed), 0, 255).astype(np.uint8)
+
+    def _times(self, rec: Recording, start: int, n: int) -> tuple[np.ndarray, float]:
+        """Source frame positions of the clip at `start` (n frames available) and its time scale s."""
+        frames = self.spec.frames
+        s = 1.0
+        if self.hr_aug > 0 and rec.hr_bpm and float(_uniform()) < self.hr_aug:
+            target = HR_AUG_RANGE[0] + float(_uniform()) * (HR_AUG_RANGE[1] - HR_AUG_RANGE[0])
+            s = float(np.clip(target / float(rec.hr_bpm), *HR_AUG_SCALE))
+            s = min(s, (n - 1) / (frames - 1))  # a short recording cannot be sped up past its length
+        span = s * (frames - 1)
+        start = min(float(start), n - 1 - span)  # near the end, the resampled clip starts earlier
+        return start + np.arange(frames) * s, s
 
     def __getitem__(self, index: int) -> dict:
         import torch
 
         i, start, target = self.items[index]
         rec = self.recordings[i]
-        frames = self._video(rec, start)
-        bvp = prepare_frames(rec, self.spec, self.cache_dir)[1][start:start + self.spec.frames].astype(np.float32)
+        _, pulse = prepare_frames(rec, self.spec, self.cache_dir)
+        n = len(pulse) if target is None else min(len(pulse), len(prepare_frames(target, self.spec, self.cache_dir)[1]))
+        t, scale = self._times(rec, start, n)
+        frames = self._video(rec, t)
+        bvp = np.interp(t, np.arange(len(pulse)), pulse).astype(np.float32)
         bvp = (bvp - bvp.mean()) / (bvp.std() + 1e-6)
         skin = skin_masks(frames, size=self.spec.height // 2)
         item = {
@@ -133,11 +178,18 @@ class ClipDataset:
             "bvp": torch.from_numpy(bvp),
             "skin": torch.from_numpy(skin),
             "label": torch.tensor(compression_label(rec.group), dtype=torch.int64),
-            "hr_bpm": torch.tensor(float(rec.hr_bpm) if rec.hr_bpm is not None else float("nan")),
+            "hr_bpm": torch.tensor(float(rec.hr_bpm) * scale if rec.hr_bpm is not None else float("nan")),
             "subject": rec.subject,
             "group": rec.group,
         }
         if target is not None:
-            t = self._video(target, start)
-            item["target"] = torch.from_numpy(np.ascontiguousarray(t.transpose(3, 0, 1, 2))).float().div_(255.0)
+            original = self._video(target, t)
+            item["target"] = torch.from_numpy(np.ascontiguousarray(original.transpose(3, 0, 1, 2))).float().div_(255.0)
         return item
+
+
+def _uniform() -> float:
+    """One uniform draw from torch's global generator: seeded by the training loop, so augmentation repeats."""
+    import torch
+
+    return torch.rand(()).item()

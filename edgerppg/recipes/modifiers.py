@@ -88,10 +88,14 @@ class FinetuneStage:
     #: a registered training objective (train.OBJECTIVES) instead of the default: the model's own, or the
     #: fine-tuning objective it names (a cascade's is cascade-all, which trains rPPGNet too)
     objective: str | None = None
+    #: probability of resampling a training clip to a random heart rate (data.clips.ClipDataset)
+    hr_aug: float = 0.0
 
     def validate(self, where: str) -> None:
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise EdgeRPPGError(f"{where}: needs epochs >= 1, batch >= 1 and lr > 0")
+        if not 0.0 <= self.hr_aug <= 1.0:
+            raise EdgeRPPGError(f"{where}: key 'hr_aug' is {self.hr_aug}; a probability in [0, 1]")
         if self.objective is not None:
             from edgerppg.train.objectives import OBJECTIVES
 

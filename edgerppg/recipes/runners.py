@@ -177,7 +177,8 @@ def run_finetune(stage, ctx: Context) -> dict:
                                 f"{ctx.model.spec.name}; drop the key or pick an objective for {ctx.model.spec.name}")
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
-        result = fit(ctx.model, ctx.train_set, val or None, epochs=stage.epochs, lr=stage.lr,
+        train_set = ctx.train_set.with_hr_aug(stage.hr_aug) if stage.hr_aug else ctx.train_set
+        result = fit(ctx.model, train_set, val or None, epochs=stage.epochs, lr=stage.lr,
                      batch=stage.batch, objective=objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
                      resume=False, device=ctx.device, seed=stage.seed, save=keep_best)
     if "state" in best:

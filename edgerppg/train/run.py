@@ -47,6 +47,7 @@ def train_model(
     val_fraction: float = 0.2,
     groups: list[str] | None = None,
     resume: bool = True,
+    hr_aug: float = 0.0,
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
     from edgerppg.data.clips import split_subjects
@@ -63,14 +64,14 @@ def train_model(
     recordings = recipe.select(load_recordings(data, groups), data, groups)
     train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
     spec = model.spec.clip
-    train_set = clip_set(recipe, train_recs, spec)
+    train_set = clip_set(recipe, train_recs, spec, hr_aug)
     if len(train_set) == 0:
         raise EdgeRPPGError(f"{data}: no training clips left after the validation split; lower --val-fraction")
     val_set = validation_set(recipe, val_recs, spec)
     learned = [r for r in recordings if recipe.learns_from(r)]
     meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in learned}),
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
-                         "train_clips": len(train_set), "device": device, **provenance}}
+                         "train_clips": len(train_set), "hr_aug": hr_aug, "device": device, **provenance}}
     start = time.perf_counter()
     result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
                  device=device, seed=seed, meta=meta)
@@ -80,15 +81,16 @@ def train_model(
             "seconds": time.perf_counter() - start}
 
 
-def clip_set(recipe, recordings: list, spec):
-    """Training clips of the recordings the kind learns from (pair partners only serve as `target`)."""
+def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0):
+    """Training clips of the recordings the kind learns from (pair partners only serve as `target`);
+    `hr_aug`: probability of resampling a clip to a random heart rate (data.clips.ClipDataset)."""
     from torch.utils.data import Subset
 
     from edgerppg.data.clips import ClipDataset
 
     if not recordings:
         return []
-    ds = ClipDataset(recordings, spec, pair_group=recipe.pair_group)
+    ds = ClipDataset(recordings, spec, pair_group=recipe.pair_group, hr_aug=hr_aug)
     if recipe.pair_group is None:
         return ds
     return Subset(ds, [i for i, item in enumerate(ds.items) if recipe.learns_from(ds.recordings[item[0]])])

@@ -78,3 +78,37 @@ def test_split_is_subject_independent(synth_small):
     train, val = split_subjects(recs, 0.34, seed=0)
     assert {r.subject for r in train}.isdisjoint({r.subject for r in val})
     assert len(train) + len(val) == len(recs) and len(val) == 2
+
+
+def test_hr_augmentation_resamples_clip_and_pulse_together(synth_small):
+    import torch
+
+    from edgerppg.data.clips import HR_AUG_RANGE, HR_AUG_SCALE
+
+    recs = load_dataset(synth_small)
+    plain, aug = ClipDataset(recs, SPEC, pair_group="raw"), ClipDataset(recs, SPEC, pair_group="raw", hr_aug=1.0)
+    torch.manual_seed(0)
+    first = [aug[i] for i in range(len(aug))]
+    torch.manual_seed(0)
+    assert all(torch.equal(a["video"], b["video"]) for a, b in zip(first, (aug[i] for i in range(len(aug)))))
+    scales = []
+    for index, item in enumerate(first):
+        rec = aug.recordings[aug.items[index][0]]
+        s = float(item["hr_bpm"]) / rec.hr_bpm
+        scales.append(s)
+        assert HR_AUG_SCALE[0] - 1e-6 <= s <= HR_AUG_SCALE[1] + 1e-6
+        if HR_AUG_SCALE[0] < s < HR_AUG_SCALE[1]:
+            assert HR_AUG_RANGE[0] - 1e-3 <= float(item["hr_bpm"]) <= HR_AUG_RANGE[1] + 1e-3
+        # the pulse is the source pulse read every s frames from some start: find that start
+        frames, pulse = prepare_frames(rec, SPEC)
+        span = s * (SPEC.frames - 1)
+        best = max(np.corrcoef(np.interp(t0 + np.arange(SPEC.frames) * s, np.arange(len(pulse)), pulse),
+                               item["bvp"].numpy())[0, 1] for t0 in np.arange(0, len(pulse) - span, 0.25))
+        assert best > 0.999
+        assert item["video"].shape == item["target"].shape == plain[index]["video"].shape
+    assert np.std(scales) > 0.1  # really resampled, at many different rates
+    # probability 0 is the plain dataset, frame for frame
+    torch.manual_seed(0)
+    assert all(torch.equal(plain[i]["video"], aug.with_hr_aug(0.0)[i]["video"]) for i in range(len(aug)))
+    with pytest.raises(EdgeRPPGError, match="must be in"):
+        ClipDataset(recs, SPEC, hr_aug=1.5)
