@@ -121,3 +121,35 @@ def test_eval_table_json_classical_side_by_side(capsys, synth_dir):
 def test_eval_missing_dataset_exits_2(capsys, tmp_path):
     code, _, err = run(capsys, "eval", "--data", tmp_path / "nothing")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_hr_follow_growing_file(capsys, face_video, tmp_path):
+    """A recording still being written: its bytes arrive in chunks while `hr --follow` reads; every frame
+    that has arrived is read once (no re-reads after the reopen), and the HR comes out right."""
+    import threading
+    import time
+    from pathlib import Path
+
+    data = Path(face_video).read_bytes()
+    growing = tmp_path / "growing.avi"
+    chunks = np.array_split(np.frombuffer(data, np.uint8), 12)
+    growing.write_bytes(chunks[0].tobytes())
+
+    def writer():
+        with open(growing, "ab") as f:
+            for c in chunks[1:]:
+                time.sleep(0.35)
+                f.write(c.tobytes())
+                f.flush()
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        code, out, err = run(capsys, "hr", "--follow", growing, "--duration", "10", "--window", "6", "--json")
+    finally:
+        thread.join()
+    updates = [json.loads(line) for line in out.splitlines()]
+    assert code == 0, err
+    assert len(updates) >= 6 and [u["frames"] for u in updates] == sorted(u["frames"] for u in updates)
+    assert 300 <= updates[-1]["frames"] <= 360  # the frames written after the reader reached the end were picked up
+    assert abs(np.median([u["hr_bpm"] for u in updates]) - BPM) < 3.0
