@@ -38,6 +38,8 @@ def train_cmd(
         "named here (default: raw only)."),
     hr_aug: float = typer.Option(0.0, "--hr-aug", help="Probability of resampling a training clip in time to a "
                                  "random heart rate in 45-150 bpm (fills HR ranges the subjects leave empty)."),
+    spectral: float = typer.Option(0.0, "--spectral", help="Weight of a spectral loss term (share of the pulse's "
+                                   "in-band power at the true HR) added to the paper's negative-Pearson loss."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
@@ -46,6 +48,7 @@ def train_cmd(
 
     result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
                          batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
+                         spectral=spectral,
                          groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
     if json_out:
         print_json(result)

@@ -90,12 +90,16 @@ class FinetuneStage:
     objective: str | None = None
     #: probability of resampling a training clip to a random heart rate (data.clips.ClipDataset)
     hr_aug: float = 0.0
+    #: weight of the spectral (HR band-power) term added to the rPPG loss (train.losses.spectral_loss)
+    spectral: float = 0.0
 
     def validate(self, where: str) -> None:
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise EdgeRPPGError(f"{where}: needs epochs >= 1, batch >= 1 and lr > 0")
         if not 0.0 <= self.hr_aug <= 1.0:
             raise EdgeRPPGError(f"{where}: key 'hr_aug' is {self.hr_aug}; a probability in [0, 1]")
+        if self.spectral < 0:
+            raise EdgeRPPGError(f"{where}: key 'spectral' is {self.spectral}; a loss weight >= 0")
         if self.objective is not None:
             from edgerppg.train.objectives import OBJECTIVES
 

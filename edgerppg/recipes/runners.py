@@ -175,6 +175,8 @@ def run_finetune(stage, ctx: Context) -> dict:
         if trains != ctx.model.spec.name:
             raise EdgeRPPGError(f"{ctx.where}: finetune objective {name!r} trains a {trains}, not this "
                                 f"{ctx.model.spec.name}; drop the key or pick an objective for {ctx.model.spec.name}")
+    if stage.spectral:
+        objective = objective.with_spectral(stage.spectral)
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
         train_set = ctx.train_set.with_hr_aug(stage.hr_aug) if stage.hr_aug else ctx.train_set

@@ -15,6 +15,8 @@ SNIP calibration and fine-tuning in `edgerppg.prune` use the same objectives.
 from __future__ import annotations
 
 import contextlib
+import copy
+import dataclasses
 from typing import Iterator
 
 import torch
@@ -50,6 +52,13 @@ class Objective:
         """The model's rPPG pulse (B, T) for a clip batch (B, 3, T, H, W)."""
         raise NotImplementedError
 
+    def with_spectral(self, weight: float) -> "Objective":
+        """A copy whose rPPGNet loss adds `weight` * losses.spectral_loss (0: the paper's loss)."""
+        if weight == 0:
+            return self
+        raise EdgeRPPGError(f"objective {self.name!r} has no rPPG signal loss to add a spectral term to; "
+                            f"drop the spectral weight")
+
 
 def objective(model: nn.Module) -> Objective:
     """The training objective registered for `model`'s name (model.spec.name)."""
@@ -71,10 +80,16 @@ class RPPGNetObjective(Objective):
 
     def __call__(self, model, batch):
         out = model(batch["video"])
-        return losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.weights)
+        return losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.weights, batch.get("hr_bpm"),
+                                   model.spec.clip.fps)
 
     def signal(self, model, video):
         return model(video)["rppg"]
+
+    def with_spectral(self, weight):
+        out = copy.copy(self)
+        out.weights = dataclasses.replace(self.weights, freq=float(weight))
+        return out
 
 
 @OBJECTIVES.register("stven")
@@ -124,13 +139,19 @@ class JointObjective(Objective):
             out = model(video, zeros)
         with torch.no_grad(), tap_features(model.rppgnet, layers) as target_feats:
             model.rppgnet(target)
-        l_r = losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.rppgnet_weights)
+        l_r = losses.rppgnet_loss(out, batch["bvp"], batch.get("skin"), self.rppgnet_weights, batch.get("hr_bpm"),
+                                  model.spec.clip.fps)
         l_p = losses.perceptual_loss(feats, target_feats)
         l_s = losses.stven_loss(model.stven, video, target, label, enhanced=out["enhanced"])
         return losses.joint_loss(l_r, l_p, l_s, self.weights)
 
     def signal(self, model, video):
         return model(video, torch.zeros(video.shape[0], dtype=torch.long, device=video.device))["rppg"]
+
+    def with_spectral(self, weight):
+        out = copy.copy(self)
+        out.rppgnet_weights = dataclasses.replace(self.rppgnet_weights, freq=float(weight))
+        return out
 
 
 @OBJECTIVES.register("cascade-all")

@@ -48,10 +48,12 @@ def train_model(
     groups: list[str] | None = None,
     resume: bool = True,
     hr_aug: float = 0.0,
+    spectral: float = 0.0,
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
     from edgerppg.data.clips import split_subjects
     from edgerppg.train.loop import fit
+    from edgerppg.train.objectives import objective as objective_for
 
     recipe = KINDS.get(kind)()
     if not 0.0 <= val_fraction < 1.0:
@@ -73,8 +75,11 @@ def train_model(
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
                          "train_clips": len(train_set), "hr_aug": hr_aug, "device": device, **provenance}}
     start = time.perf_counter()
+    if spectral < 0:
+        raise EdgeRPPGError(f"--spectral {spectral}: a loss weight must be >= 0")
+    meta["training"]["spectral"] = spectral
     result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
-                 device=device, seed=seed, meta=meta)
+                 device=device, seed=seed, meta=meta, objective=objective_for(model).with_spectral(spectral))
     return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
             "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],

@@ -118,3 +118,33 @@ def test_perceptual_and_joint_loss():
     assert (w.eps, w.rho) == (1.0, 1e-4)
     j = losses.joint_loss(torch.tensor(1.0), torch.tensor(2.0), torch.tensor(3.0))
     assert j.item() == pytest.approx(1.0 + 2.0 + 3e-4)
+
+
+def _tone(hz, fps=30.0, t=64):
+    return torch.sin(2 * math.pi * hz * torch.arange(t) / fps)[None]
+
+
+def test_spectral_loss_rewards_power_at_the_true_hr_not_at_its_harmonics():
+    f0 = 53 / 60
+    truth = _tone(f0) + 0.7 * _tone(2 * f0)  # a peaky pulse: strong second harmonic
+    clean = losses.spectral_loss(_tone(f0), truth, 30.0, torch.tensor([53.0])).item()
+    harmonic = losses.spectral_loss(_tone(2 * f0), truth, 30.0, torch.tensor([53.0])).item()
+    mixed = losses.spectral_loss(_tone(f0) + _tone(2 * f0) + _tone(3 * f0), truth, 30.0, torch.tensor([53.0])).item()
+    assert clean < 0.5 < mixed < harmonic
+    # without a known HR (NaN) the ground truth's own spectral peak is the target
+    assert losses.spectral_loss(_tone(f0), truth, 30.0, torch.tensor([float("nan")])).item() == pytest.approx(clean, abs=0.1)
+    assert losses.spectral_loss(_tone(2 * f0), truth, 30.0).item() > 3.0  # the harmonic is still far off
+    x = (_tone(f0) + _tone(2 * f0)).requires_grad_()
+    losses.spectral_loss(x, truth, 30.0, torch.tensor([53.0])).backward()
+    assert torch.isfinite(x.grad).all() and x.grad.abs().sum() > 0
+
+
+def test_rppgnet_loss_adds_the_spectral_term_only_when_weighted():
+    bvp = _tone(1.5, t=32).repeat(2, 1)
+    out = _outputs(bvp)
+    plain = losses.rppgnet_loss(out, bvp, None).item()
+    w = losses.RPPGNetWeights(freq=0.5)
+    with pytest.raises(ValueError, match="needs the clip's fps"):
+        losses.rppgnet_loss(out, bvp, None, w)
+    spectral = losses.spectral_loss(out["rppg"], bvp, 30.0).item()
+    assert losses.rppgnet_loss(out, bvp, None, w, fps=30.0).item() == pytest.approx(plain + 0.5 * spectral, abs=1e-5)

@@ -97,3 +97,16 @@ def test_cascade_all_trains_both_halves_for_pruned_cascades():
     assert all(p.grad is not None for p in model.rppgnet.parameters())
     video = seen[0][0]  # every second clip of the batch is the original one
     assert torch.equal(video[1], batch["target"][1]) and torch.equal(video[0], batch["video"][0])
+
+
+def test_with_spectral_copies_the_objective_with_the_term_weighted():
+    from edgerppg.errors import EdgeRPPGError
+    from edgerppg.train.objectives import OBJECTIVES
+
+    base = OBJECTIVES.get("rppgnet")()
+    spec = base.with_spectral(0.5)
+    assert spec.weights.freq == 0.5 and base.weights.freq == 0.0 and spec.with_spectral(0).weights.freq == 0.0
+    cascade = OBJECTIVES.get("cascade-all")().with_spectral(1.0)
+    assert cascade.rppgnet_weights.freq == 1.0 and cascade.name == "cascade-all"
+    with pytest.raises(EdgeRPPGError, match="no rPPG signal loss"):
+        OBJECTIVES.get("stven")().with_spectral(1.0)
