@@ -40,6 +40,8 @@ def train_cmd(
                                  "random heart rate in 45-150 bpm (fills HR ranges the subjects leave empty)."),
     spectral: float = typer.Option(0.0, "--spectral", help="Weight of a spectral loss term (share of the pulse's "
                                    "in-band power at the true HR) added to the paper's negative-Pearson loss."),
+    target: str = typer.Option("pulse", "--target", help="Training target: pulse (the recorded pulse, as in the "
+                               "paper) or fundamental (the pulse band-passed around its heart rate)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
@@ -48,7 +50,7 @@ def train_cmd(
 
     result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
                          batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
-                         spectral=spectral,
+                         spectral=spectral, target=target,
                          groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
     if json_out:
         print_json(result)

@@ -11,6 +11,11 @@ linearly interpolated to T; the pulse and its HR scale by s). A few dozen traini
 ranges empty (the default pipeline's 10 training subjects had two below 60 bpm), and a model that never saw a
 53 bpm pulse reads its second harmonic instead; PhysFormer (Yu et al., CVPR 2022) up/down-samples clips of
 rare heart rates for the same reason. Inference never resamples.
+
+Training target (`ClipDataset(target=...)`): "pulse" (default) is the recorded ground-truth pulse, as in the
+paper; "fundamental" is that pulse band-passed around the recording's heart rate (0.6-1.4x, zero-phase), i.e.
+its fundamental without the harmonics of the systolic peak. Negative Pearson then asks for a sinusoid at the
+heart rate, so a model's output carries no harmonic that could out-power the fundamental at low heart rates.
 """
 
 from __future__ import annotations
@@ -33,6 +38,26 @@ _CACHE_BYTES = 2 << 30  # keep at most ~2 GiB of prepared frames in memory
 HR_AUG_RANGE = (45.0, 150.0)
 #: the most a clip is slowed down (0.5: every source frame twice) or sped up (2: every second frame)
 HR_AUG_SCALE = (0.5, 2.0)
+#: training targets: the recorded pulse, or its fundamental (see the module docstring)
+TARGETS = ("pulse", "fundamental")
+#: the "fundamental" target's pass band, as multiples of the recording's heart rate
+FUNDAMENTAL_BAND = (0.6, 1.4)
+
+
+def fundamental(pulse: np.ndarray, fps: float, hr_bpm: float | None) -> np.ndarray:
+    """The pulse band-passed (zero-phase 2nd-order Butterworth) to FUNDAMENTAL_BAND x its heart rate.
+
+    `hr_bpm` is the recording's mean HR; None: the spectral peak of the pulse itself (signal.hr).
+    """
+    from scipy.signal import butter, sosfiltfilt
+
+    from edgerppg.signal.hr import heart_rate
+
+    f0 = (hr_bpm if hr_bpm else heart_rate(pulse, fps)) / 60.0
+    lo, hi = FUNDAMENTAL_BAND[0] * f0, min(FUNDAMENTAL_BAND[1] * f0, 0.45 * fps)
+    sos = butter(2, [lo, hi], btype="bandpass", fs=fps, output="sos")
+    x = np.asarray(pulse, dtype=np.float64)
+    return sosfiltfilt(sos, x - x.mean()).astype(np.float32)
 
 
 def _key(rec: Recording, spec: ClipSpec) -> str:
@@ -103,10 +128,14 @@ class ClipDataset:
     """T-frame clips of recordings as a torch-style Dataset of dicts (see docs/ARCHITECTURE.md)."""
 
     def __init__(self, recordings: list[Recording], spec: ClipSpec, stride: int | None = None,
-                 pair_group: str | None = None, cache_dir: str | Path | None = None, hr_aug: float = 0.0):
+                 pair_group: str | None = None, cache_dir: str | Path | None = None, hr_aug: float = 0.0,
+                 target: str = "pulse"):
         if not 0.0 <= hr_aug <= 1.0:
             raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
+        if target not in TARGETS:
+            raise EdgeRPPGError(f"training target {target!r}: choose one of {', '.join(TARGETS)}")
         self.spec, self.cache_dir, self.pair_group, self.hr_aug = spec, cache_dir, pair_group, float(hr_aug)
+        self.target, self._fundamentals = target, {}
         stride = stride or spec.frames
         self.recordings = list(recordings)
         pairs = {(r.subject, r.group): r for r in self.recordings}
@@ -128,15 +157,29 @@ class ClipDataset:
     def __len__(self) -> int:
         return len(self.items)
 
-    def with_hr_aug(self, p: float) -> "ClipDataset":
-        """The same clips with HR augmentation probability `p` (a copy: prepared frames are shared)."""
-        if not 0.0 <= p <= 1.0:
-            raise EdgeRPPGError(f"HR augmentation probability {p} must be in [0, 1]")
+    def with_options(self, hr_aug: float | None = None, target: str | None = None) -> "ClipDataset":
+        """The same clips with another HR augmentation probability and/or training target (a copy: prepared
+        frames are shared)."""
         import copy
 
+        if hr_aug is not None and not 0.0 <= hr_aug <= 1.0:
+            raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
+        if target is not None and target not in TARGETS:
+            raise EdgeRPPGError(f"training target {target!r}: choose one of {', '.join(TARGETS)}")
         out = copy.copy(self)
-        out.hr_aug = float(p)
+        out.hr_aug = self.hr_aug if hr_aug is None else float(hr_aug)
+        out.target = self.target if target is None else target
+        out._fundamentals = {}
         return out
+
+    def _pulse(self, i: int, rec: Recording) -> np.ndarray:
+        """The training target of recording i at the clip rate (see `target`)."""
+        pulse = prepare_frames(rec, self.spec, self.cache_dir)[1]
+        if self.target == "pulse":
+            return pulse
+        if i not in self._fundamentals:
+            self._fundamentals[i] = fundamental(pulse, self.spec.fps, rec.hr_bpm)
+        return self._fundamentals[i]
 
     def _video(self, rec: Recording, t: np.ndarray) -> np.ndarray:
         """Frames at (fractional) source positions `t`: linear interpolation between neighbours, uint8."""
@@ -166,7 +209,7 @@ class ClipDataset:
 
         i, start, target = self.items[index]
         rec = self.recordings[i]
-        _, pulse = prepare_frames(rec, self.spec, self.cache_dir)
+        pulse = self._pulse(i, rec)
         n = len(pulse) if target is None else min(len(pulse), len(prepare_frames(target, self.spec, self.cache_dir)[1]))
         t, scale = self._times(rec, start, n)
         frames = self._video(rec, t)

@@ -97,7 +97,7 @@ def dataset_stage(ctx) -> dict:
 
 
 @stage_kind("train", kind="rppgnet", data=None, variant="tiny", epochs=5, lr=1e-3, batch=4, seed=0,
-            init=None, stven=None, groups=None, hr_aug=0.0, spectral=0.0, checkpoint=None)
+            init=None, stven=None, groups=None, hr_aug=0.0, spectral=0.0, target="pulse", checkpoint=None)
 def train_stage(ctx) -> dict:
     """`edgerppg train`, or copy a given `checkpoint` (start the pipeline from a trained model)."""
     p = dict(ctx.params)

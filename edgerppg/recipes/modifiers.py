@@ -92,6 +92,8 @@ class FinetuneStage:
     hr_aug: float = 0.0
     #: weight of the spectral (HR band-power) term added to the rPPG loss (train.losses.spectral_loss)
     spectral: float = 0.0
+    #: training target: "pulse" (the recorded pulse) or "fundamental" (data.clips.fundamental)
+    target: str = "pulse"
 
     def validate(self, where: str) -> None:
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
@@ -100,6 +102,10 @@ class FinetuneStage:
             raise EdgeRPPGError(f"{where}: key 'hr_aug' is {self.hr_aug}; a probability in [0, 1]")
         if self.spectral < 0:
             raise EdgeRPPGError(f"{where}: key 'spectral' is {self.spectral}; a loss weight >= 0")
+        from edgerppg.data.clips import TARGETS
+
+        if self.target not in TARGETS:
+            raise EdgeRPPGError(f"{where}: key 'target' is {self.target!r}; choose one of {', '.join(TARGETS)}")
         if self.objective is not None:
             from edgerppg.train.objectives import OBJECTIVES
 

@@ -179,7 +179,9 @@ def run_finetune(stage, ctx: Context) -> dict:
         objective = objective.with_spectral(stage.spectral)
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
-        train_set = ctx.train_set.with_hr_aug(stage.hr_aug) if stage.hr_aug else ctx.train_set
+        train_set = ctx.train_set
+        if stage.hr_aug or stage.target != "pulse":
+            train_set = train_set.with_options(hr_aug=stage.hr_aug, target=stage.target)
         result = fit(ctx.model, train_set, val or None, epochs=stage.epochs, lr=stage.lr,
                      batch=stage.batch, objective=objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
                      resume=False, device=ctx.device, seed=stage.seed, save=keep_best)

@@ -49,6 +49,7 @@ def train_model(
     resume: bool = True,
     hr_aug: float = 0.0,
     spectral: float = 0.0,
+    target: str = "pulse",
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
     from edgerppg.data.clips import split_subjects
@@ -66,14 +67,14 @@ def train_model(
     recordings = recipe.select(load_recordings(data, groups), data, groups)
     train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
     spec = model.spec.clip
-    train_set = clip_set(recipe, train_recs, spec, hr_aug)
+    train_set = clip_set(recipe, train_recs, spec, hr_aug, target)
     if len(train_set) == 0:
         raise EdgeRPPGError(f"{data}: no training clips left after the validation split; lower --val-fraction")
     val_set = validation_set(recipe, val_recs, spec)
     learned = [r for r in recordings if recipe.learns_from(r)]
     meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in learned}),
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
-                         "train_clips": len(train_set), "hr_aug": hr_aug, "device": device, **provenance}}
+                         "train_clips": len(train_set), "hr_aug": hr_aug, "target": target, "device": device, **provenance}}
     start = time.perf_counter()
     if spectral < 0:
         raise EdgeRPPGError(f"--spectral {spectral}: a loss weight must be >= 0")
@@ -86,16 +87,17 @@ def train_model(
             "seconds": time.perf_counter() - start}
 
 
-def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0):
+def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0, target: str = "pulse"):
     """Training clips of the recordings the kind learns from (pair partners only serve as `target`);
-    `hr_aug`: probability of resampling a clip to a random heart rate (data.clips.ClipDataset)."""
+    `hr_aug`: probability of resampling a clip to a random heart rate, `target`: "pulse" or "fundamental"
+    (data.clips.ClipDataset)."""
     from torch.utils.data import Subset
 
     from edgerppg.data.clips import ClipDataset
 
     if not recordings:
         return []
-    ds = ClipDataset(recordings, spec, pair_group=recipe.pair_group, hr_aug=hr_aug)
+    ds = ClipDataset(recordings, spec, pair_group=recipe.pair_group, hr_aug=hr_aug, target=target)
     if recipe.pair_group is None:
         return ds
     return Subset(ds, [i for i, item in enumerate(ds.items) if recipe.learns_from(ds.recordings[item[0]])])

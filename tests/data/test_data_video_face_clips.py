@@ -109,6 +109,45 @@ def test_hr_augmentation_resamples_clip_and_pulse_together(synth_small):
     assert np.std(scales) > 0.1  # really resampled, at many different rates
     # probability 0 is the plain dataset, frame for frame
     torch.manual_seed(0)
-    assert all(torch.equal(plain[i]["video"], aug.with_hr_aug(0.0)[i]["video"]) for i in range(len(aug)))
+    assert all(torch.equal(plain[i]["video"], aug.with_options(hr_aug=0.0)[i]["video"]) for i in range(len(aug)))
     with pytest.raises(EdgeRPPGError, match="must be in"):
         ClipDataset(recs, SPEC, hr_aug=1.5)
+
+
+def test_fundamental_target_keeps_the_heart_rate_and_drops_its_harmonics():
+    from edgerppg.data.clips import fundamental
+    from edgerppg.data.pulse import make_pulse
+    from edgerppg.signal.hr import heart_rate, power_spectrum
+
+    fps = 30.0
+    pulse = make_pulse(np.random.default_rng(0), 20.0, fps, hr_bpm=54.0)
+    f0 = pulse.mean_hr_bpm / 60.0
+
+    def second_over_first(x):
+        freqs, power = power_spectrum(x, fps, band=(0.5, 5.0))
+        at = lambda hz: power[np.abs(freqs - hz) < 0.1].max()  # noqa: E731
+        return at(2 * f0) / at(f0)
+
+    base = fundamental(pulse.bvp, fps, pulse.mean_hr_bpm)
+    assert second_over_first(pulse.bvp) > 0.2  # the peaky waveform has a strong second harmonic
+    assert second_over_first(base) < 0.02
+    assert abs(heart_rate(base, fps) - pulse.mean_hr_bpm) < 1.5
+    assert np.corrcoef(base, pulse.bvp)[0, 1] > 0.7
+    # without a known HR the pulse's own spectral peak is used
+    np.testing.assert_allclose(fundamental(pulse.bvp, fps, None), base, atol=0.05 * np.abs(base).max())
+
+
+def test_clip_dataset_target_option(synth_small):
+    recs = load_dataset(synth_small, groups=["raw"])
+    plain = ClipDataset(recs, SPEC)
+    fund = plain.with_options(target="fundamental")
+    assert torch_equal(plain[0]["video"], fund[0]["video"]) and not torch_equal(plain[0]["bvp"], fund[0]["bvp"])
+    assert abs(float(fund[0]["bvp"].mean())) < 1e-4 and plain.target == "pulse"
+    with pytest.raises(EdgeRPPGError, match="choose one of pulse, fundamental"):
+        ClipDataset(recs, SPEC, target="sine")
+
+
+def torch_equal(a, b) -> bool:
+    import torch
+
+    return bool(torch.equal(a, b))

@@ -43,6 +43,7 @@ def test_shipped_set_is_complete():
         ("name: x\nstages:\n  - finetune: {epochs: 1, objective: cascade-al}\n", "'cascade-al'; choose one of"),
         ("name: x\nstages:\n  - finetune: {epochs: 1, hr_aug: 1.5}\n", "key 'hr_aug' is 1.5"),
         ("name: x\nstages:\n  - finetune: {epochs: 1, spectral: -1}\n", "key 'spectral' is -1"),
+        ("name: x\nstages:\n  - finetune: {epochs: 1, target: sine}\n", "key 'target' is 'sine'; choose one of"),
         ("name: x\nstages:\n  - sparsify: {}\n", "unknown stage 'sparsify'"),
         ("name: x\nstagse: []\n", "unknown key 'stagse'"),
         ("stages:\n  - evaluate: {}\n", "missing key 'name'"),
