@@ -45,7 +45,10 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     from edgerppg.recipes.schema import Recipe, load_recipe
     from edgerppg.train import objective as objective_for
 
+    from edgerppg.train.loop import seed_everything
+
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
+    seed_everything(seed)  # layers a stage adds (N2NSkip's skip convs) start from the same weights every run
     model, manifest = load_checkpoint(ckpt)
     _check_model(recipe, model, Path(ckpt))
     objective = objective_for(model)

@@ -53,7 +53,7 @@ def train_model(
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
     from edgerppg.data.clips import split_subjects
-    from edgerppg.train.loop import fit
+    from edgerppg.train.loop import fit, seed_everything
     from edgerppg.train.objectives import objective as objective_for
 
     recipe = KINDS.get(kind)()
@@ -61,6 +61,7 @@ def train_model(
         raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {val_fraction}")
     _check_device(device)
     data = Path(data)
+    seed_everything(seed)  # the fresh layers' initial weights: fit() seeds again, but only after they exist
     model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
     if groups and recipe.pair_group and recipe.pair_group not in groups:
         groups = [*groups, recipe.pair_group]  # the pair partners are read too

@@ -44,3 +44,23 @@ def test_truncated_checkpoint(tmp_path, capsys):
     ckpt.write_bytes(ckpt.read_bytes()[:-100])
     code, err = _run(capsys, "rppgnet", "--data", tmp_path, "--out", tmp_path / "m.safetensors", "--init", ckpt)
     assert code == 2 and "truncated" in err
+
+
+def test_training_repeats_across_processes(tmp_path):
+    """Two `edgerppg train` processes with the same seed write the same weights (the model is built after
+    seeding: its initial weights came from an unseeded generator before)."""
+    import subprocess
+    import sys
+
+    from edgerppg.data.synth import synthesize
+
+    data = tmp_path / "d"
+    synthesize(data, subjects=3, seconds=5, size=32, codecs=["raw"], seed=2)
+    outs = []
+    for i in range(2):
+        out = tmp_path / f"m{i}.safetensors"
+        subprocess.run([sys.executable, "-m", "edgerppg", "--quiet", "train", "rppgnet", "--data", str(data),
+                        "--out", str(out), "--variant", "tiny", "--epochs", "1", "--batch", "2", "--no-resume"],
+                       check=True, capture_output=True)
+        outs.append(out.read_bytes())
+    assert outs[0] == outs[1]
