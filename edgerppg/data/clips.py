@@ -130,27 +130,26 @@ class ClipDataset:
     def __init__(self, recordings: list[Recording], spec: ClipSpec, stride: int | None = None,
                  pair_group: str | None = None, cache_dir: str | Path | None = None, hr_aug: float = 0.0,
                  target: str = "pulse"):
-        if not 0.0 <= hr_aug <= 1.0:
-            raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
-        if target not in TARGETS:
-            raise EdgeRPPGError(f"training target {target!r}: choose one of {', '.join(TARGETS)}")
+        _check_options(hr_aug, target)
         self.spec, self.cache_dir, self.pair_group, self.hr_aug = spec, cache_dir, pair_group, float(hr_aug)
         self.target, self._fundamentals = target, {}
         stride = stride or spec.frames
         self.recordings = list(recordings)
         pairs = {(r.subject, r.group): r for r in self.recordings}
         self.items: list[tuple[int, int, Recording | None]] = []
+        self._lengths: list[int] = []  # frames usable per recording (its pair partner's too)
         for i, rec in enumerate(self.recordings):
-            target = None
+            pair = None
             if pair_group is not None:
-                target = pairs.get((rec.subject, pair_group))
-                if target is None:
+                pair = pairs.get((rec.subject, pair_group))
+                if pair is None:
                     raise EdgeRPPGError(f"{rec.video_path}: no '{pair_group}' recording of {rec.subject} to pair with; "
                                         f"synthesise with --codec raw,... so every subject has its original")
             n = len(prepare_frames(rec, spec, cache_dir)[0])
-            if target is not None:
-                n = min(n, len(prepare_frames(target, spec, cache_dir)[0]))
-            self.items += [(i, s, target) for s in range(0, n - spec.frames + 1, stride)]
+            if pair is not None:
+                n = min(n, len(prepare_frames(pair, spec, cache_dir)[0]))
+            self._lengths.append(n)
+            self.items += [(i, s, pair) for s in range(0, n - spec.frames + 1, stride)]
         if not self.items:
             raise EdgeRPPGError(f"no {spec.frames}-frame clip fits in the given recordings; use longer videos")
 
@@ -162,14 +161,11 @@ class ClipDataset:
         frames are shared)."""
         import copy
 
-        if hr_aug is not None and not 0.0 <= hr_aug <= 1.0:
-            raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
-        if target is not None and target not in TARGETS:
-            raise EdgeRPPGError(f"training target {target!r}: choose one of {', '.join(TARGETS)}")
+        hr_aug = self.hr_aug if hr_aug is None else float(hr_aug)
+        target = self.target if target is None else target
+        _check_options(hr_aug, target)
         out = copy.copy(self)
-        out.hr_aug = self.hr_aug if hr_aug is None else float(hr_aug)
-        out.target = self.target if target is None else target
-        out._fundamentals = {}
+        out.hr_aug, out.target, out._fundamentals = hr_aug, target, {}
         return out
 
     def _pulse(self, i: int, rec: Recording) -> np.ndarray:
@@ -207,11 +203,10 @@ class ClipDataset:
     def __getitem__(self, index: int) -> dict:
         import torch
 
-        i, start, target = self.items[index]
+        i, start, pair = self.items[index]
         rec = self.recordings[i]
         pulse = self._pulse(i, rec)
-        n = len(pulse) if target is None else min(len(pulse), len(prepare_frames(target, self.spec, self.cache_dir)[1]))
-        t, scale = self._times(rec, start, n)
+        t, scale = self._times(rec, start, self._lengths[i])
         frames = self._video(rec, t)
         bvp = np.interp(t, np.arange(len(pulse)), pulse).astype(np.float32)
         bvp = (bvp - bvp.mean()) / (bvp.std() + 1e-6)
@@ -225,10 +220,17 @@ class ClipDataset:
             "subject": rec.subject,
             "group": rec.group,
         }
-        if target is not None:
-            original = self._video(target, t)
+        if pair is not None:
+            original = self._video(pair, t)
             item["target"] = torch.from_numpy(np.ascontiguousarray(original.transpose(3, 0, 1, 2))).float().div_(255.0)
         return item
+
+
+def _check_options(hr_aug: float, target: str) -> None:
+    if not 0.0 <= hr_aug <= 1.0:
+        raise EdgeRPPGError(f"HR augmentation probability {hr_aug} must be in [0, 1]")
+    if target not in TARGETS:
+        raise EdgeRPPGError(f"training target {target!r}: choose one of {', '.join(TARGETS)}")
 
 
 def _uniform() -> float:
