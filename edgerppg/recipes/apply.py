@@ -44,7 +44,6 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     from edgerppg.recipes.runners import RUNNERS, Context, hr_summary
     from edgerppg.recipes.schema import Recipe, load_recipe
     from edgerppg.train import objective as objective_for
-
     from edgerppg.train.loop import seed_everything
 
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)

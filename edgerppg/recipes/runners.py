@@ -179,7 +179,7 @@ def run_finetune(stage, ctx: Context) -> dict:
         objective = objective.with_spectral(stage.spectral)
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
-        train_set = ctx.train_set
+        train_set = ctx.train_set  # any torch Dataset; only a ClipDataset knows the data options
         if stage.hr_aug or stage.target != "pulse":
             train_set = train_set.with_options(hr_aug=stage.hr_aug, target=stage.target)
         result = fit(ctx.model, train_set, val or None, epochs=stage.epochs, lr=stage.lr,

@@ -37,6 +37,8 @@ class Objective:
     model: str | None = None
     #: validation metric when `signal` gives a pulse (HR MAE, bpm); else the validation loss
     has_signal = True
+    #: the attribute holding this objective's losses.RPPGNetWeights (None: no rPPG signal loss)
+    rppg_weights_attr: str | None = None
 
     def __call__(self, model: nn.Module, batch: dict) -> Tensor:
         raise NotImplementedError
@@ -54,10 +56,15 @@ class Objective:
 
     def with_spectral(self, weight: float) -> "Objective":
         """A copy whose rPPGNet loss adds `weight` * losses.spectral_loss (0: the paper's loss)."""
-        if weight == 0:
-            return self
-        raise EdgeRPPGError(f"objective {self.name!r} has no rPPG signal loss to add a spectral term to; "
-                            f"drop the spectral weight")
+        attr = self.rppg_weights_attr
+        if attr is None:
+            if weight == 0:
+                return self
+            raise EdgeRPPGError(f"objective {self.name!r} has no rPPG signal loss to add a spectral term to; "
+                                f"drop the spectral weight")
+        out = copy.copy(self)
+        setattr(out, attr, dataclasses.replace(getattr(self, attr), freq=float(weight)))
+        return out
 
 
 def objective(model: nn.Module) -> Objective:
@@ -74,6 +81,7 @@ class RPPGNetObjective(Objective):
     """Eq. 6, 8 with alpha=1, beta=0.5, gamma=0.1, delta=0.5."""
 
     name = "rppgnet"
+    rppg_weights_attr = "weights"
 
     def __init__(self, weights: losses.RPPGNetWeights = losses.RPPGNetWeights()):
         self.weights = weights
@@ -85,11 +93,6 @@ class RPPGNetObjective(Objective):
 
     def signal(self, model, video):
         return model(video)["rppg"]
-
-    def with_spectral(self, weight):
-        out = copy.copy(self)
-        out.weights = dataclasses.replace(self.weights, freq=float(weight))
-        return out
 
 
 @OBJECTIVES.register("stven")
@@ -110,6 +113,7 @@ class JointObjective(Objective):
     """Eq. 9-10: train STVEN through the frozen rPPGNet of a cascade (inputs enhanced with label 0)."""
 
     name = "cascade"
+    rppg_weights_attr = "rppgnet_weights"
     #: the objective recipes fine-tune a pruned cascade with: pruning narrows rPPGNet too, so it must train
     finetune = "cascade-all"
 
@@ -147,11 +151,6 @@ class JointObjective(Objective):
 
     def signal(self, model, video):
         return model(video, torch.zeros(video.shape[0], dtype=torch.long, device=video.device))["rppg"]
-
-    def with_spectral(self, weight):
-        out = copy.copy(self)
-        out.rppgnet_weights = dataclasses.replace(self.rppgnet_weights, freq=float(weight))
-        return out
 
 
 @OBJECTIVES.register("cascade-all")

@@ -59,6 +59,8 @@ def train_model(
     recipe = KINDS.get(kind)()
     if not 0.0 <= val_fraction < 1.0:
         raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {val_fraction}")
+    if spectral < 0:
+        raise EdgeRPPGError(f"--spectral {spectral}: a loss weight must be >= 0")
     _check_device(device)
     data = Path(data)
     seed_everything(seed)  # the fresh layers' initial weights: fit() seeds again, but only after they exist
@@ -75,11 +77,9 @@ def train_model(
     learned = [r for r in recordings if recipe.learns_from(r)]
     meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in learned}),
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
-                         "train_clips": len(train_set), "hr_aug": hr_aug, "target": target, "device": device, **provenance}}
+                         "train_clips": len(train_set), "hr_aug": hr_aug, "spectral": spectral, "target": target,
+                         "device": device, **provenance}}
     start = time.perf_counter()
-    if spectral < 0:
-        raise EdgeRPPGError(f"--spectral {spectral}: a loss weight must be >= 0")
-    meta["training"]["spectral"] = spectral
     result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
                  device=device, seed=seed, meta=meta, objective=objective_for(model).with_spectral(spectral))
     return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
