@@ -155,6 +155,7 @@ def prune_channels(
     ties: list | None = None,
     cost_fn: Callable[[nn.Module], dict] | None = None,
     group_step_cap: float = 0.1,
+    min_channels: int = 1,
 ) -> dict:
     """Remove channels in place until macs_fn(model) <= macs_fn(dense) / mac_ratio; returns a summary.
 
@@ -168,8 +169,12 @@ def prune_channels(
     channel). Without it a group whose channels all rank low (an expensive full-resolution layer whose
     mean-normalised importances are all near 1) loses every channel but one in a single step. With `cost_fn`,
     a step also stops once its channels' estimated MACs cover what is left to the target, so the result lands
-    near `mac_ratio` instead of far past it.
+    near `mac_ratio` instead of far past it. `min_channels`: the fewest channels a group keeps (a group
+    narrower than that to begin with keeps its width). A 1-channel full-resolution layer followed by a ReLU
+    passes only one half-wave of a zero-mean input.
     """
+    if min_channels < 1:
+        raise EdgeRPPGError(f"min_channels {min_channels} must be >= 1 (every group keeps at least one channel)")
     if mac_ratio < 1:
         raise EdgeRPPGError(f"mac_ratio {mac_ratio} must be >= 1 (e.g. 10 for 10x fewer MACs)")
     dense_macs = float(macs_fn(model))
@@ -183,7 +188,8 @@ def prune_channels(
     while macs > target and step < max_steps:
         step += 1
         left = 1.0 - target / macs  # fraction of the current MACs still to remove
-        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn, group_step_cap, left):
+        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn, group_step_cap, left,
+                           min_channels):
             break
         macs = float(macs_fn(model))
         if on_step:
@@ -192,14 +198,16 @@ def prune_channels(
     if macs > target:
         raise EdgeRPPGError(
             f"structured pruning reached only {dense_macs / macs:.1f}x fewer MACs (target {mac_ratio}x) after "
-            f"{step} steps; the ignored layers dominate — lower mac_ratio or narrow the exclude regex"
+            f"{step} steps; the ignored layers or min_channels {min_channels} keep too much — lower mac_ratio or "
+            f"min_channels, or narrow the exclude regex"
         )
     return {"dense_macs": dense_macs, "macs": macs, "mac_ratio": dense_macs / macs, "steps": step}
 
 
 def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, cost_fn=None,
-                group_cap: float = 1.0, left: float = 1.0) -> bool:
-    """One global step; False when no group can lose a channel any more. Each group loses at most
+                group_cap: float = 1.0, left: float = 1.0, min_channels: int = 1) -> bool:
+    """One global step; False when no group can lose a channel any more. Each group keeps at least
+    `min_channels` and loses at most
     max(1, group_cap * its width) channels; with a cost_fn, selection stops once the selected channels' MACs
     (first order: each channel's cost in every conv of its group) reach `left` of the model's current MACs."""
     params = dict(model.named_parameters())
@@ -209,13 +217,13 @@ def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, co
     groups, order, imps, costs = [], {}, [], []
     for group in graph.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd]):
         imp = channel_importance(group, scores)
-        if imp is None or len(imp) <= 1:
+        if imp is None or len(imp) <= min_channels:
             continue
         gi = len(groups)
         groups.append(group)
         imps.append(imp / imp.mean().clamp_min(1e-30))
         costs.append(_channel_cost(group, names, macs) if macs is not None else 1.0)
-        order[gi] = [int(c) for c in torch.argsort(imp, stable=True)[: len(imp) - 1]]  # never the last channel
+        order[gi] = [int(c) for c in torch.argsort(imp, stable=True)[: len(imp) - min_channels]]
     if not groups:
         return False
     mean_cost = max(sum(costs) / len(costs), 1e-30)

@@ -27,6 +27,8 @@ class PruneStage:
     scope: str | None = None
     exclude: str | None = None
     min_layer_density: float = 0.0
+    #: structured only: the fewest output channels a layer keeps (prune.structured.prune_channels)
+    min_channels: int = 1
     calibration_batches: int = 4
     batch: int = 2
     at_init: bool = False
@@ -47,6 +49,8 @@ class PruneStage:
             raise EdgeRPPGError(f"{where}: key 'mask' {self.mask!r} is not one of {', '.join(MASKERS.names())}")
         if not 0.0 <= self.min_layer_density <= 1.0:
             raise EdgeRPPGError(f"{where}: key 'min_layer_density' {self.min_layer_density} is outside [0, 1]")
+        if self.min_channels < 1:
+            raise EdgeRPPGError(f"{where}: key 'min_channels' is {self.min_channels}; every layer keeps >= 1 channel")
         if self.calibration_batches < 1 or self.batch < 1:
             raise EdgeRPPGError(f"{where}: 'calibration_batches' and 'batch' must be >= 1")
         check_regex(self.scope, f"{where}: key 'scope'")

@@ -51,3 +51,16 @@ def test_group_step_cap_bounds_each_step():
     drops = [before[n][1] - after[n][1] for before, after in zip(snaps, snaps[1:]) for n in after]
     caps = [max(1, int(0.25 * before[n][1])) for before, after in zip(snaps, snaps[1:]) for n in after]
     assert all(d <= c for d, c in zip(drops, caps)) and max(drops) > 1
+
+
+def test_min_channels_is_kept_by_every_pruned_layer():
+    """At 6x fewer MACs the width-8 toy's `up` layer drops to 2 channels; with min_channels=3 no layer goes
+    below 3 and the target is still met (other layers give the channels instead)."""
+    free, x, macs = _setup(width=8)
+    prune_channels(free, x, _magnitude, macs, 6, exclude="head")
+    assert channel_widths(free)["up"][1] < 3
+
+    model, x, macs = _setup(width=8)
+    summary = prune_channels(model, x, _magnitude, macs, 6, exclude="head", min_channels=3)
+    widths = {name: out for name, (_, out) in channel_widths(model).items() if "head" not in name}
+    assert min(widths.values()) == 3 and summary["mac_ratio"] >= 6, widths
