@@ -156,6 +156,7 @@ def prune_channels(
     cost_fn: Callable[[nn.Module], dict] | None = None,
     group_step_cap: float = 0.1,
     min_channels: int = 1,
+    min_channels_scope: str | None = None,
 ) -> dict:
     """Remove channels in place until macs_fn(model) <= macs_fn(dense) / mac_ratio; returns a summary.
 
@@ -170,7 +171,8 @@ def prune_channels(
     mean-normalised importances are all near 1) loses every channel but one in a single step. With `cost_fn`,
     a step also stops once its channels' estimated MACs cover what is left to the target, so the result lands
     near `mac_ratio` instead of far past it. `min_channels`: the fewest channels a group keeps (a group
-    narrower than that to begin with keeps its width). A 1-channel full-resolution layer followed by a ReLU
+    narrower than that to begin with keeps its width), in every group or, with `min_channels_scope` (a regex),
+    in the groups whose root layer's name matches it. A 1-channel full-resolution layer followed by a ReLU
     passes only one half-wave of a zero-mean input.
     """
     if min_channels < 1:
@@ -184,12 +186,18 @@ def prune_channels(
     graph = build_graph(model, example_inputs)
     ignored = ignored_layers(model, exclude)
     ties = tied_widths(model) if ties is None else ties
+    scope_re = re.compile(min_channels_scope) if min_channels_scope else None
+    convs = [n for n, m in model.named_modules() if isinstance(m, nn.modules.conv._ConvNd)]
+    if scope_re and not any(scope_re.search(n) for n in convs):
+        raise EdgeRPPGError(f"min_channels_scope {min_channels_scope!r} matches no conv layer of the model "
+                            f"(names like {convs[0]!r}); fix the regex")
+    floor = lambda name: min_channels if scope_re is None or scope_re.search(name) else 1  # noqa: E731
     macs, step = dense_macs, 0
     while macs > target and step < max_steps:
         step += 1
         left = 1.0 - target / macs  # fraction of the current MACs still to remove
         if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn, group_step_cap, left,
-                           min_channels):
+                           floor):
             break
         macs = float(macs_fn(model))
         if on_step:
@@ -205,9 +213,9 @@ def prune_channels(
 
 
 def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, cost_fn=None,
-                group_cap: float = 1.0, left: float = 1.0, min_channels: int = 1) -> bool:
+                group_cap: float = 1.0, left: float = 1.0, floor: Callable[[str], int] = lambda _: 1) -> bool:
     """One global step; False when no group can lose a channel any more. Each group keeps at least
-    `min_channels` and loses at most
+    floor(its root layer's name) channels and loses at most
     max(1, group_cap * its width) channels; with a cost_fn, selection stops once the selected channels' MACs
     (first order: each channel's cost in every conv of its group) reach `left` of the model's current MACs."""
     params = dict(model.named_parameters())
@@ -217,13 +225,14 @@ def _prune_step(model, graph, ignored, score_fn, fraction: float, ties: list, co
     groups, order, imps, costs = [], {}, [], []
     for group in graph.get_all_groups(ignored_layers=ignored, root_module_types=[nn.modules.conv._ConvNd]):
         imp = channel_importance(group, scores)
-        if imp is None or len(imp) <= min_channels:
+        keep = floor(names.get(id(group[0].dep.target.module), ""))
+        if imp is None or len(imp) <= keep:
             continue
         gi = len(groups)
         groups.append(group)
         imps.append(imp / imp.mean().clamp_min(1e-30))
         costs.append(_channel_cost(group, names, macs) if macs is not None else 1.0)
-        order[gi] = [int(c) for c in torch.argsort(imp, stable=True)[: len(imp) - min_channels]]
+        order[gi] = [int(c) for c in torch.argsort(imp, stable=True)[: len(imp) - keep]]
     if not groups:
         return False
     mean_cost = max(sum(costs) / len(costs), 1e-30)

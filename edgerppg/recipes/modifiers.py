@@ -27,8 +27,10 @@ class PruneStage:
     scope: str | None = None
     exclude: str | None = None
     min_layer_density: float = 0.0
-    #: structured only: the fewest output channels a layer keeps (prune.structured.prune_channels)
+    #: structured only: the fewest output channels a layer keeps (prune.structured.prune_channels) ...
     min_channels: int = 1
+    #: ... in every layer, or in the layers whose names match this regex
+    min_channels_scope: str | None = None
     calibration_batches: int = 4
     batch: int = 2
     at_init: bool = False
@@ -55,6 +57,7 @@ class PruneStage:
             raise EdgeRPPGError(f"{where}: 'calibration_batches' and 'batch' must be >= 1")
         check_regex(self.scope, f"{where}: key 'scope'")
         check_regex(self.exclude, f"{where}: key 'exclude'")
+        check_regex(self.min_channels_scope, f"{where}: key 'min_channels_scope'")
 
 
 @STAGES.register("n2nskip")

@@ -116,7 +116,8 @@ def _run_structured(stage, ctx: Context, score_fn) -> dict:
     with task(f"structured prune to {stage.mac_ratio}x fewer MACs", None) as bar:
         summary = prune_channels(model, model.example_inputs(), score_fn, total_macs, stage.mac_ratio,
                                  exclude=stage.exclude, on_step=lambda i, r: bar.advance(1, status=f"{r:.2f}x"),
-                                 cost_fn=layer_macs, min_channels=stage.min_channels)
+                                 cost_fn=layer_macs, min_channels=stage.min_channels,
+                                 min_channels_scope=stage.min_channels_scope)
     return {"stage": "prune", "method": stage.method, "structured": True, "target_mac_ratio": stage.mac_ratio,
             **summary, "arch": model.arch_config()}
 

@@ -3,10 +3,12 @@ each step cuts a group by at most `group_step_cap` of its width, so no layer col
 cost-aware selection stops near the MAC target instead of far past it (before this, one step removed a whole
 residual group and a 10x target ended at 26x)."""
 
+import pytest
 import torch
 from prune_toys import ToyNet, toy_batches
 from torch.utils.flop_counter import FlopCounterMode
 
+from edgerppg.errors import EdgeRPPGError
 from edgerppg.prune.report import layer_macs
 from edgerppg.prune.structured import channel_widths, prune_channels
 
@@ -64,3 +66,16 @@ def test_min_channels_is_kept_by_every_pruned_layer():
     summary = prune_channels(model, x, _magnitude, macs, 6, exclude="head", min_channels=3)
     widths = {name: out for name, (_, out) in channel_widths(model).items() if "head" not in name}
     assert min(widths.values()) == 3 and summary["mac_ratio"] >= 6, widths
+
+
+def test_min_channels_scope_limits_the_floor_to_matching_layers():
+    model, x, macs = _setup(width=8)
+    prune_channels(model, x, _magnitude, macs, 10, exclude="head", min_channels=3, min_channels_scope="^up$")
+    widths = channel_widths(model)
+    assert widths["up"][1] == 3 and widths["stem.0"][1] < 3 and widths["res_a"][1] < 3, widths
+
+
+def test_min_channels_scope_matching_nothing_is_an_error():
+    model, x, macs = _setup(width=8)
+    with pytest.raises(EdgeRPPGError, match="min_channels_scope 'nope' matches no conv layer"):
+        prune_channels(model, x, _magnitude, macs, 6, exclude="head", min_channels=3, min_channels_scope="nope")
