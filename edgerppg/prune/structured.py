@@ -204,10 +204,10 @@ def prune_channels(
             on_step(step, dense_macs / max(macs, 1.0))
     model.train(was_training)
     if macs > target:
+        floor_note = f"min_channels {min_channels} keeps too much or " if min_channels > 1 else ""
         raise EdgeRPPGError(
             f"structured pruning reached only {dense_macs / macs:.1f}x fewer MACs (target {mac_ratio}x) after "
-            f"{step} steps; the ignored layers or min_channels {min_channels} keep too much — lower mac_ratio or "
-            f"min_channels, or narrow the exclude regex"
+            f"{step} steps; {floor_note}the ignored layers dominate — lower mac_ratio or narrow the exclude regex"
         )
     return {"dense_macs": dense_macs, "macs": macs, "mac_ratio": dense_macs / macs, "steps": step}
 
@@ -282,7 +282,9 @@ def _tie_counts(count: dict, groups: list, names: dict, ties: list, order: dict)
     """Layers whose widths the architecture ties (e.g. STVEN's encoder/decoder) lose the same number of channels."""
     root = {names.get(id(g[0].dep.target.module)): gi for gi, g in enumerate(groups)}
     for a, b in ties:
-        if a in root and b in root:
+        if (a in root) != (b in root):  # one side is at its channel floor: the other must not narrow alone
+            count.pop(root.get(a, root.get(b)), None)
+        elif a in root and b in root:
             ga, gb = root[a], root[b]
             if len(groups[ga][0].idxs) != len(groups[gb][0].idxs):
                 raise EdgeRPPGError(f"tied layers {a} and {b} have different widths; the model was pruned without ties")

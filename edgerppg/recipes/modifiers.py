@@ -51,6 +51,9 @@ class PruneStage:
             raise EdgeRPPGError(f"{where}: key 'mask' {self.mask!r} is not one of {', '.join(MASKERS.names())}")
         if not 0.0 <= self.min_layer_density <= 1.0:
             raise EdgeRPPGError(f"{where}: key 'min_layer_density' {self.min_layer_density} is outside [0, 1]")
+        if self.density is not None and (self.min_channels != 1 or self.min_channels_scope is not None):
+            raise EdgeRPPGError(f"{where}: keys 'min_channels'/'min_channels_scope' are for structured pruning "
+                                f"(mac_ratio); drop them from this density stage")
         if self.min_channels < 1:
             raise EdgeRPPGError(f"{where}: key 'min_channels' is {self.min_channels}; every layer keeps >= 1 channel")
         if self.calibration_batches < 1 or self.batch < 1:

@@ -118,3 +118,19 @@ def test_instance_norm_is_in_its_convs_group_despite_inplace_relu():
     group = graph.get_pruning_group(model.enc2.conv, tp.prune_conv_out_channels, [0])
     assert model.enc2.norm in {dep.target.module for dep, _ in group}
     assert any(isinstance(m, nn.ReLU) and m.inplace for m in model.modules()), "in-place flags are restored"
+
+
+def test_channel_floor_on_one_side_of_tied_layers_keeps_them_equal():
+    """STVEN ties enc1/dec2 widths; a floor on enc1 alone must stop dec2 too, or the rebuilt model breaks."""
+    from edgerppg.models import create_model
+    from edgerppg.prune.report import total_macs
+    from edgerppg.prune.structured import channel_widths
+
+    torch.manual_seed(0)
+    model = create_model("stven", "tiny")
+    score = lambda m: SCORERS.get("magnitude")(m, prunable_params(m))  # noqa: E731
+    width = channel_widths(model)["enc1.conv"][1]
+    prune_channels(model, model.example_inputs(), score, total_macs, 2, exclude=r"head|(^|\.)out($|\.)",
+                   min_channels=width, min_channels_scope=r"^enc1\.conv$")
+    widths = channel_widths(model)
+    assert widths["enc1.conv"][1] == widths["dec2.conv"][1] == width, widths

@@ -37,6 +37,7 @@ def test_shipped_set_is_complete():
         ("name: x\nstages:\n  - prune: {density: 0}\n", "outside"),
         ("name: x\nstages:\n  - prune: {density: 0.1, mac_ratio: 10}\n", "exactly one"),
         ("name: x\nstages:\n  - prune: {mac_ratio: 4, min_channels: 0}\n", "key 'min_channels' is 0"),
+        ("name: x\nstages:\n  - prune: {density: 0.1, min_channels: 2}\n", "are for structured pruning"),
         ("name: x\nstages:\n  - prune: {density: 0.1, exclude: '(('}\n", "key 'exclude'"),
         ("name: x\nstages:\n  - prune: {density: 0.1, method: snipp}\n", "'snipp'"),
         ("name: x\nstages:\n  - finetune: {lr: 0.001}\n", "missing key 'epochs'"),
