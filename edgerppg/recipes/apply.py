@@ -54,6 +54,10 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     train_set, val_recs = _data(model, Path(data), val_fraction, seed)
     ctx = Context(model=model, objective=objective, train_set=train_set, val_recordings=val_recs,
                   where=f"{recipe.source}", device=device)
+    if any(getattr(s, "distill", 0) for s in recipe.stages):
+        import copy
+
+        ctx.teacher = copy.deepcopy(model).eval()  # the dense parent, before any stage touches the model
     model.to(device)
     before = layer_table(model)
     result = PruneResult(recipe=recipe.name, recipe_hash=recipe.hash, checkpoint=str(ckpt), out=str(out),

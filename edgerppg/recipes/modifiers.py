@@ -104,10 +104,21 @@ class FinetuneStage:
     spectral: float = 0.0
     #: training target: "pulse" (the recorded pulse) or "fundamental" (data.clips.fundamental)
     target: str = "pulse"
+    #: learning-rate schedule (train.loop.SCHEDULES): "constant" or "cosine" (lr -> 0 over the stage)
+    schedule: str = "constant"
+    #: weight of a distillation term: negative Pearson between the pulse of the model being fine-tuned and
+    #: that of the recipe's input model (the dense parent) on the same clips (train.DistilledObjective); 0: off
+    distill: float = 0.0
 
     def validate(self, where: str) -> None:
+        from edgerppg.train.loop import SCHEDULES
+
         if self.epochs < 1 or self.batch < 1 or self.lr <= 0:
             raise EdgeRPPGError(f"{where}: needs epochs >= 1, batch >= 1 and lr > 0")
+        if self.schedule not in SCHEDULES:
+            raise EdgeRPPGError(f"{where}: key 'schedule' is {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.distill < 0:
+            raise EdgeRPPGError(f"{where}: key 'distill' is {self.distill}; a loss weight >= 0 (0: no teacher)")
         if not 0.0 <= self.hr_aug <= 1.0:
             raise EdgeRPPGError(f"{where}: key 'hr_aug' is {self.hr_aug}; a probability in [0, 1]")
         if self.spectral < 0:

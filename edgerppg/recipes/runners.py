@@ -29,6 +29,7 @@ class Context:
     masks: object = None  # prune.MaskSet once an unstructured prune stage ran
     expected_nonzeros: int | None = None
     sparsity: dict = field(default_factory=dict)
+    teacher: object = None  # the recipe's input model, untouched (finetune's distill key)
 
 
 def calibration_batches(ctx: Context, n: int, batch: int, seed: int) -> list:
@@ -178,6 +179,13 @@ def run_finetune(stage, ctx: Context) -> dict:
                                 f"{ctx.model.spec.name}; drop the key or pick an objective for {ctx.model.spec.name}")
     if stage.spectral:
         objective = objective.with_spectral(stage.spectral)
+    if stage.distill:
+        from edgerppg.train.objectives import DistilledObjective
+
+        if ctx.teacher is None:
+            raise EdgeRPPGError(f"{ctx.where}: finetune key 'distill' needs the recipe's input model as teacher; "
+                                f"run the recipe through apply_recipe")
+        objective = DistilledObjective(objective, ctx.teacher, stage.distill)
     with tempfile.TemporaryDirectory(prefix="edgerppg-finetune-") as tmp:
         val = ctx.val_recordings if getattr(objective, "has_signal", True) else None
         train_set = ctx.train_set  # any torch Dataset; only a ClipDataset knows the data options
@@ -185,7 +193,8 @@ def run_finetune(stage, ctx: Context) -> dict:
             train_set = train_set.with_options(hr_aug=stage.hr_aug, target=stage.target)
         result = fit(ctx.model, train_set, val or None, epochs=stage.epochs, lr=stage.lr,
                      batch=stage.batch, objective=objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
-                     resume=False, device=ctx.device, seed=stage.seed, save=keep_best)
+                     resume=False, device=ctx.device, seed=stage.seed, save=keep_best,
+                     schedule=stage.schedule)
     if "state" in best:
         ctx.model.load_state_dict(best["state"])
     ctx.model.eval()

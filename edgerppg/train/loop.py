@@ -29,6 +29,12 @@ from edgerppg.train.state import load_state, save_state, state_path
 
 SaveFn = Callable[[Path, nn.Module, dict], None]
 
+#: learning-rate schedules: name -> factor(step, total steps) applied to the base lr before each step
+SCHEDULES: dict[str, Callable[[int, int], float]] = {
+    "constant": lambda step, total: 1.0,
+    "cosine": lambda step, total: 0.5 * (1.0 + math.cos(math.pi * step / max(total, 1))),
+}
+
 
 class _Step(nn.Module):
     """The objective as a module, so DistributedDataParallel sees every sub-module call of one step."""
@@ -87,6 +93,7 @@ def fit(
     save: SaveFn | None = None,
     meta: dict | None = None,
     workers: int = 0,
+    schedule: str = "constant",
 ) -> dict:
     """Train `model` on `train_set` for `epochs`; returns history and the best validation metric.
 
@@ -94,8 +101,11 @@ def fit(
     as `edgerppg eval`), or any dataset of batches (validation = mean objective loss), or None (the last
     epoch is kept). `out`: checkpoint path (best epoch), with its resumable state at `<out>.state.pt`.
     `metric(model) -> (name, value)` overrides validation (lower is better); `save(path, model, meta)`
-    overrides the checkpoint writer; `meta` is merged into the checkpoint manifest.
+    overrides the checkpoint writer; `meta` is merged into the checkpoint manifest. `schedule`: a name
+    in SCHEDULES.
     """
+    if schedule not in SCHEDULES:
+        raise EdgeRPPGError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
     if epochs < 1 or batch < 1 or not lr > 0:
         raise EdgeRPPGError(f"training needs epochs >= 1, batch >= 1 and lr > 0 (got {epochs}, {batch}, {lr})")
     if len(train_set) == 0:
@@ -103,13 +113,13 @@ def fit(
     ctx = ddp.setup(device)
     try:
         return _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, out, resume, ctx, seed,
-                    metric, save or _default_save, dict(meta or {}), workers)
+                    metric, save or _default_save, dict(meta or {}), workers, schedule)
     finally:
         ddp.teardown(ctx)
 
 
 def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, out, resume, ctx, seed, metric,
-         save, meta, workers) -> dict:
+         save, meta, workers, schedule) -> dict:
     seed_everything(seed)
     objective = objective or objective_for(model)
     model.to(ctx.device)
@@ -117,17 +127,25 @@ def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, ou
     optimizer = torch.optim.Adam(params, lr=lr)
     metric = metric or default_metric(val_set, objective, batch, ctx.device, model)
     config = {"objective": objective.name, "lr": lr, "batch": batch, "seed": seed, "epochs": epochs, "world": ctx.world}
+    if schedule != "constant":  # recorded only when used: manifests and resume states of older runs stay valid
+        config["schedule"] = schedule
     run = {"epoch": 0, "best": {}, "history": []}
     spath = state_path(out) if out is not None else None
     if resume and spath is not None and spath.exists():
         run = load_state(spath, model, optimizer, config)
     step = ddp.wrap(_Step(model, objective), ctx)
     steps_per_epoch = len(_loader(train_set, batch, seed, 0, ctx, workers))
+    factor, total = SCHEDULES[schedule], epochs * steps_per_epoch
+
+    def set_lr(step: int) -> None:
+        for group in optimizer.param_groups:
+            group["lr"] = lr * factor(step, total)
     with _bar(ctx, epochs * steps_per_epoch) as bar:
         bar.advance(run["epoch"] * steps_per_epoch)
         for epoch in range(run["epoch"], epochs):
             loss = _train_epoch(step, model, objective, optimizer, after_step, bar, ctx,
-                                _loader(train_set, batch, seed, epoch, ctx, workers), epoch, epochs)
+                                _loader(train_set, batch, seed, epoch, ctx, workers), epoch, epochs,
+                                lambda i, e=epoch: set_lr(e * steps_per_epoch + i))
             name, value = ddp.broadcast(_validate(metric, model, objective) if ctx.is_main else None, ctx)
             run["history"].append({"epoch": epoch + 1, "loss": loss, name: value})
             improved = not run["best"] or value <= run["best"]["value"]
@@ -144,11 +162,12 @@ def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, ou
             "config": config}
 
 
-def _train_epoch(step, model, objective, optimizer, after_step, bar, ctx, loader, epoch, epochs) -> float:
+def _train_epoch(step, model, objective, optimizer, after_step, bar, ctx, loader, epoch, epochs, set_lr) -> float:
     """One pass over the (shard of the) training set; returns the mean loss (averaged over ranks)."""
     objective.train_mode(model)
     total, count = 0.0, 0
-    for batch in loader:
+    for i, batch in enumerate(loader):
+        set_lr(i)
         loss = step(to_device(batch, ctx.device))
         if not torch.isfinite(loss):
             raise EdgeRPPGError(f"training diverged (loss {loss.item()}) at epoch {epoch + 1}; lower --lr")

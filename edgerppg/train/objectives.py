@@ -184,6 +184,51 @@ class CascadeFinetuneObjective(JointObjective):
         return super().__call__(model, {**batch, "video": video, "label": label})
 
 
+class DistilledObjective(Objective):
+    """`base` plus `weight` * neg_pearson(student pulse, teacher pulse), the teacher fed the very inputs the
+    student got (cascade-all swaps half the clips for originals, so the inputs are read off a forward hook).
+
+    Knowledge distillation from the dense parent (SparseML's distillation modifier, Hinton et al. 2015, on the
+    regression output): the pruned model is pulled towards what its parent reads, on top of the ground truth.
+    The teacher runs in eval mode under no_grad; its parameters never train.
+    """
+
+    def __init__(self, base: Objective, teacher: nn.Module, weight: float):
+        if weight <= 0:
+            raise EdgeRPPGError(f"distillation weight must be > 0 (got {weight}); use the objective itself for 0")
+        self.base, self.teacher, self.weight = base, teacher.eval(), float(weight)
+        self.name, self.model, self.has_signal = base.name, base.model, base.has_signal
+        for p in self.teacher.parameters():
+            p.requires_grad_(False)
+
+    def prepare(self, model):
+        self.teacher.to(next(model.parameters()).device)
+        return self.base.prepare(model)
+
+    def train_mode(self, model):
+        self.base.train_mode(model)
+        self.teacher.eval()
+
+    def signal(self, model, video):
+        return self.base.signal(model, video)
+
+    def __call__(self, model, batch):
+        calls: list = []
+        handle = model.register_forward_hook(lambda _m, args, kwargs, out: calls.append((args, kwargs, out)),
+                                             with_kwargs=True)
+        try:
+            loss = self.base(model, batch)
+        finally:
+            handle.remove()
+        if not calls or not isinstance(calls[0][2], dict) or "rppg" not in calls[0][2]:
+            raise EdgeRPPGError(f"distillation needs a model whose forward returns a pulse ('rppg'); "
+                                f"{type(model).__name__} did not; drop the finetune key 'distill'")
+        args, kwargs, out = calls[0]
+        with torch.no_grad():
+            taught = self.teacher(*args, **kwargs)["rppg"]
+        return loss + self.weight * losses.neg_pearson(out["rppg"], taught)
+
+
 def feature_layers(rppgnet: nn.Module) -> list[str]:
     """Names of the rPPGNet blocks whose feature maps the perceptual loss compares.
 

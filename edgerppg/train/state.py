@@ -76,7 +76,7 @@ def load_state(path: Path, model, optimizer, config: dict) -> dict:
         raise EdgeRPPGError(f"{path}: not an edgerppg training state; delete it or pass --no-resume")
     if obj["fingerprint"] != fingerprint(model):
         raise EdgeRPPGError(f"{path}: training state is for another architecture; delete it or pass --no-resume")
-    changed = {k for k in ("objective", "lr", "batch", "seed") if obj["config"].get(k) != config.get(k)}
+    changed = {k for k in ("objective", "lr", "batch", "seed", "schedule") if obj["config"].get(k) != config.get(k)}
     if changed:
         raise EdgeRPPGError(
             f"{path}: training state was written with different {', '.join(sorted(changed))}; "

@@ -4,6 +4,7 @@ verified density in the saved file, recipe hash in the manifest, no partial file
 import json
 
 import pytest
+import torch
 from test_recipes_stages import EXCLUDE, Clips
 
 from edgerppg.cli.main import main
@@ -67,3 +68,27 @@ def test_cli_json_and_mismatch_error(setup, capsys):
         main(["prune", str(ckpt), "--recipe", str(bad), "--data", str(tmp), "--out", str(tmp / "x.safetensors")])
     err = capsys.readouterr().err
     assert code.value.code == 2 and "matches no conv" in err and not (tmp / "x.safetensors").exists()
+
+
+def test_distilled_cosine_finetune_uses_the_unpruned_model_as_teacher(setup, monkeypatch):
+    from edgerppg.models import load_checkpoint
+    from edgerppg.train import objectives
+
+    ckpt, _, tmp = setup
+    dense, _ = load_checkpoint(ckpt)
+    recipe = tmp / "kd.yaml"
+    recipe.write_text(RECIPE.replace("lr: 1.0e-3}", "lr: 1.0e-3, schedule: cosine, distill: 1.0}"))
+    teachers = []
+    call = objectives.DistilledObjective.__call__
+
+    def spy(self, model, batch):
+        teachers.append(self.teacher)
+        return call(self, model, batch)
+
+    monkeypatch.setattr(objectives.DistilledObjective, "__call__", spy)
+    result = apply_recipe(load_recipe(recipe), ckpt, tmp, tmp / "kd.safetensors")
+    assert len(teachers) == 1  # 2 clips, batch 2, one epoch
+    teacher = teachers[0]  # the checkpoint as loaded, untouched by the 10% prune and the fine-tuning
+    assert all(torch.equal(v, dense.state_dict()[k]) for k, v in teacher.state_dict().items())
+    assert result.sparsity["nonzeros"] == round(0.1 * result.sparsity["prunable"])
+    assert read_manifest(tmp / "kd.safetensors")["recipe"]["stages"][1]["finetune"]["distill"] == 1.0

@@ -46,6 +46,8 @@ def test_shipped_set_is_complete():
         ("name: x\nstages:\n  - finetune: {epochs: 1, hr_aug: 1.5}\n", "key 'hr_aug' is 1.5"),
         ("name: x\nstages:\n  - finetune: {epochs: 1, spectral: -1}\n", "key 'spectral' is -1"),
         ("name: x\nstages:\n  - finetune: {epochs: 1, target: sine}\n", "key 'target' is 'sine'; choose one of"),
+        ("name: x\nstages:\n  - finetune: {epochs: 1, schedule: linear}\n", "key 'schedule' is 'linear'; choose"),
+        ("name: x\nstages:\n  - finetune: {epochs: 1, distill: -0.5}\n", "key 'distill' is -0.5"),
         ("name: x\nstages:\n  - sparsify: {}\n", "unknown stage 'sparsify'"),
         ("name: x\nstagse: []\n", "unknown key 'stagse'"),
         ("stages:\n  - evaluate: {}\n", "missing key 'name'"),

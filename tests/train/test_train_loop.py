@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from edgerppg.errors import EdgeRPPGError
-from edgerppg.train.loop import fit
+from edgerppg.train.loop import SCHEDULES, fit
 from edgerppg.train.state import state_path
 from train_toy import ToyModel, ToyObjective, ToySet, toy_save
 
@@ -105,3 +105,30 @@ def test_divergence_is_reported(tmp_path):
 
     with pytest.raises(EdgeRPPGError, match="diverged"):
         fit(ToyModel(), ToySet(), None, epochs=1, objective=NaNObjective())
+
+
+def test_cosine_schedule_sets_every_step_and_resumes_on_the_same_curve(tmp_path, monkeypatch):
+    seen = []
+    step = torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        seen.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    full, _ = _fit(tmp_path / "full", epochs=2, schedule="cosine")
+    total = 2 * 6  # 24 samples / batch 4, two epochs
+    assert seen == pytest.approx([0.01 * SCHEDULES["cosine"](i, total) for i in range(total)])
+    assert seen[0] == 0.01 and seen[-1] < 0.001 and all(a > b for a, b in zip(seen, seen[1:]))
+    seen.clear()
+    constant, _ = _fit(tmp_path / "constant", epochs=2)
+    assert set(seen) == {0.01} and not _same(full, constant)
+    with pytest.raises(KeyboardInterrupt):  # killed in epoch 2; the resumed run continues on the curve
+        _fit(tmp_path / "killed", epochs=2, schedule="cosine",
+             after_step=lambda m: (_ for _ in ()).throw(KeyboardInterrupt) if len(seen) == 6 + 12 + 3 else None)
+    with pytest.raises(EdgeRPPGError, match="different schedule"):
+        _fit(tmp_path / "killed", epochs=2)
+    resumed, _ = _fit(tmp_path / "killed", epochs=2, schedule="cosine")
+    assert _same(full, resumed)
+    with pytest.raises(EdgeRPPGError, match="unknown learning-rate schedule 'step'; choose one of constant"):
+        _fit(tmp_path, schedule="step")

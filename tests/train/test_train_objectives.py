@@ -110,3 +110,42 @@ def test_with_spectral_copies_the_objective_with_the_term_weighted():
     assert cascade.rppgnet_weights.freq == 1.0 and cascade.name == "cascade-all"
     with pytest.raises(EdgeRPPGError, match="no rPPG signal loss"):
         OBJECTIVES.get("stven")().with_spectral(1.0)
+
+
+def test_distillation_adds_the_teacher_term_on_the_students_own_inputs():
+    import copy
+
+    from edgerppg.train.losses import neg_pearson
+    from edgerppg.train.objectives import DistilledObjective
+
+    torch.manual_seed(0)
+    student = create_model("cascade", "tiny", clip=CLIP)
+    teacher = create_model("cascade", "tiny", clip=CLIP)
+    frozen = copy.deepcopy(teacher.state_dict())
+    fed = []
+    teacher.register_forward_pre_hook(lambda m, args: fed.append(args[0]))
+    base = OBJECTIVES.get("cascade-all")()
+    kd = DistilledObjective(base, teacher, 0.5)
+    assert kd.name == "cascade-all" and len(kd.prepare(student)) == len(list(student.parameters()))
+    kd.train_mode(student)
+    assert student.training and not teacher.training
+    batch = _batch()
+    loss = kd(student, batch)
+    # the teacher read exactly what the student read: every second clip swapped for the original
+    assert torch.equal(fed[0][1], batch["target"][1]) and torch.equal(fed[0][0], batch["video"][0])
+    torch.manual_seed(1)
+    plain = base(student, batch)
+    swapped = batch["video"].clone()
+    swapped[1::2] = batch["target"][1::2]
+    zeros = torch.zeros(2, dtype=torch.long)
+    with torch.no_grad():
+        term = neg_pearson(student(swapped, zeros)["rppg"], teacher(swapped, zeros)["rppg"])
+    assert float(term) > 0.01 and loss.item() == pytest.approx(plain.item() + 0.5 * term.item(), rel=1e-5)
+    loss.backward()
+    assert all(p.grad is None for p in teacher.parameters())
+    assert all(torch.equal(v, frozen[k]) for k, v in teacher.state_dict().items())
+    with pytest.raises(EdgeRPPGError, match="distillation weight must be > 0"):
+        DistilledObjective(base, teacher, 0.0)
+    with pytest.raises(EdgeRPPGError, match="drop the finetune key 'distill'"):
+        DistilledObjective(OBJECTIVES.get("stven")(), create_model("stven", "tiny", clip=CLIP), 1.0)(
+            create_model("stven", "tiny", clip=CLIP), batch)
