@@ -2,7 +2,9 @@
 
 Rows are built once (plain dicts of numbers) and rendered twice, so the terminal and the Markdown report
 always show the same figures. The accuracy table puts each artifact next to the classical POS/CHROM rows
-per data group (codec/bitrate), with the band, window and method the HR was measured with.
+per data group (codec/bitrate), with the band, window and method the HR was measured with. The paired table
+gives every other row's MAE difference from the reference artifact (the slowest, the one "x faster" is counted
+against) with a subject-bootstrap 95% interval (`bench.paired`).
 """
 
 from __future__ import annotations
@@ -29,11 +31,21 @@ MODEL_COLUMNS = (
 ACCURACY_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
                     ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"), ("r", "r", ".3f"),
                     ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"))
+PAIRED_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
+                  ("mae_reference", "reference MAE", ".2f"), ("delta_mae", "difference", "+.2f"),
+                  ("ci_low", "95% CI low", "+.2f"), ("ci_high", "95% CI high", "+.2f"), ("windows", "windows", "d"),
+                  ("subjects", "subjects", "d"))
+
+
+def reference_result(report: BenchReport):
+    """The artifact others are compared with: the slowest p50 (the dense model, in a dense-vs-pruned run)."""
+    return max(report.results, key=lambda r: r.latency.median_p50_ms or 0.0, default=None)
 
 
 def latency_rows(report: BenchReport) -> list[dict]:
     """One row per artifact; `speedup` is relative to the slowest p50 (the dense reference)."""
-    slowest = max((r.latency.median_p50_ms for r in report.results), default=0.0)
+    ref = reference_result(report)
+    slowest = ref.latency.median_p50_ms if ref is not None else 0.0
     rows = []
     for r in report.results:
         lat, mem = r.latency, r.memory
@@ -96,6 +108,26 @@ def accuracy_rows(report: BenchReport) -> list[dict]:
     return [row for g in order for row in table[g]]
 
 
+def paired_rows(report: BenchReport) -> list[dict]:
+    """Per group (then "all"): each other artifact's and classical method's MAE minus the reference artifact's,
+    on the windows both measured, with a subject-bootstrap interval (bench.paired.paired_difference)."""
+    from edgerppg.bench.paired import paired_difference
+
+    ref = reference_result(report)
+    ref_windows = (ref.accuracy or {}).get("windows") if ref is not None else None
+    if not ref_windows:
+        return []
+    named = [(r.name, r.accuracy) for r in report.results if r is not ref] + list(report.classical.items())
+    groups = sorted({w["group"] for w in ref_windows})
+    rows = []
+    for group in groups + (["all"] if len(groups) > 1 else []):
+        for method, acc in named:
+            d = paired_difference((acc or {}).get("windows") or [], ref_windows, None if group == "all" else group)
+            if d is not None:
+                rows.append({"group": group, "method": method, **d})
+    return rows
+
+
 def _fmt(value, spec) -> str:
     if value is None:
         return "-"
@@ -140,6 +172,10 @@ def _sections(report: BenchReport):
     if acc:
         yield (f"HR error per window ({settings.get('window', 10)} s windows, welch, band 0.7-3.0 Hz)",
                acc, ACCURACY_COLUMNS)
+    paired = paired_rows(report)
+    if paired:
+        yield (f"MAE difference from {reference_result(report).name} (paired windows, 95% CI from resampling "
+               f"subjects)", paired, PAIRED_COLUMNS)
 
 
 def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:

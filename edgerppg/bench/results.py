@@ -102,7 +102,11 @@ class BenchReport:
     schema: str = SCHEMA
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        """The fields, plus "paired": the report's MAE differences from the reference artifact with their
+        intervals (derived from the windows, so a consumer of the JSON need not recompute them; not read back)."""
+        from edgerppg.bench.report import paired_rows
+
+        return {**asdict(self), "paired": paired_rows(self)}
 
     @classmethod
     def from_dict(cls, d: dict, source: str = "result") -> "BenchReport":

@@ -58,7 +58,7 @@ def test_markdown_and_rich_tables_show_the_same_figures(report):
     assert "## HR error per window" in md and "| x264-250k | pos |" in md and "![plots/latency_hist.png]" in md
     p50 = f"{report.results[0].latency.p50_ms:.2f}"
     assert p50 in md
-    assert [t.title.split(" ")[0] for t in rich_tables(report)] == ["latency", "model", "HR"]
+    assert [t.title.split(" ")[0] for t in rich_tables(report)] == ["latency", "model", "HR", "MAE"]
 
 
 def test_plots_are_written(report, tmp_path):
@@ -71,3 +71,31 @@ def test_plots_are_written(report, tmp_path):
     assert sorted(p.rsplit("/", 1)[-1] for p in made) == [
         "bland_altman.png", "latency_hist.png", "pred_vs_true.png", "pulse_spectrum.png"]
     assert all((tmp_path / "plots" / n).stat().st_size > 5000 for n in ("bland_altman.png", "pulse_spectrum.png"))
+
+
+def test_paired_table_compares_with_the_slowest_artifact(report):
+    from edgerppg.bench.paired import paired_difference
+    from edgerppg.bench.report import paired_rows, reference_result
+
+    assert reference_result(report) is report.results[0]
+    rows = paired_rows(report)
+    assert [(r["group"], r["method"]) for r in rows] == [("raw", "pos"), ("x264-250k", "pos"), ("all", "pos")]
+    windows = report.classical["pos"]["windows"]
+    expected = paired_difference(windows, report.results[0].accuracy["windows"], "raw")
+    assert rows[0]["delta_mae"] == expected["delta_mae"] and rows[0]["ci_low"] <= expected["delta_mae"] <= rows[0]["ci_high"]
+    assert rows[0]["mae"] == pytest.approx(accuracy_rows(report)[1]["mae"])
+    md = to_markdown(report)
+    assert "## MAE difference from m (paired windows, 95% CI from resampling subjects)" in md
+    assert f"| raw | pos | {rows[0]['mae']:.2f} |" in md
+
+
+def test_saved_json_carries_the_paired_rows_and_loads_back(report, tmp_path):
+    import json
+
+    from edgerppg.bench.report import paired_rows
+    from edgerppg.bench.results import BenchReport
+
+    report.save(tmp_path / "r.json")
+    saved = json.loads((tmp_path / "r.json").read_text())
+    assert saved["paired"] == paired_rows(report) and saved["paired"][0]["method"] == "pos"
+    assert paired_rows(BenchReport.load(tmp_path / "r.json")) == saved["paired"]

@@ -1,0 +1,52 @@
+"""Paired HR-error differences against a reference model, with a subject bootstrap confidence interval.
+
+"Is the 10x model within 0.5 bpm of its dense parent?" is a question about a difference of two MAEs measured
+on the same windows. On a small held-out set one window read at a harmonic moves an MAE by several bpm, so the
+report gives the difference with its uncertainty: both models' errors are paired window by window (same subject,
+group and start), and the 95% interval comes from resampling *subjects* with replacement (a cluster bootstrap:
+windows of one subject are not independent — the same face, skin tone and heart-rate range). An interval that
+contains 0 says the data cannot tell the two models apart; one entirely below +0.5 says the model is within
+0.5 bpm of the reference on this data.
+
+Reads only the `windows` lists that `bench.accuracy.evaluate` stores, so saved bench JSON renders too.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+#: bootstrap resamples and seed: fixed, so a report renders the same interval every time
+RESAMPLES = 2000
+SEED = 0
+
+
+def _errors(windows: list[dict]) -> dict[tuple, float]:
+    return {(w["subject"], w["group"], round(float(w["start_s"]), 3)): abs(float(w["error"])) for w in windows}
+
+
+def paired_difference(windows: list[dict], reference: list[dict], group: str | None = None,
+                      level: float = 0.95, resamples: int = RESAMPLES, seed: int = SEED) -> dict | None:
+    """MAE(windows) - MAE(reference) over the windows both have (in `group`, or all), with a subject-bootstrap
+    interval at `level`. None when they share no window."""
+    a, r = _errors(windows), _errors(reference)
+    keys = sorted(k for k in a.keys() & r.keys() if group is None or k[1] == group)
+    if not keys:
+        return None
+    subjects = sorted({k[0] for k in keys})
+    index = {s: i for i, s in enumerate(subjects)}
+    # per subject: the sum of paired differences and the number of windows, so a resample is two bincounts
+    diff_sum = np.zeros(len(subjects))
+    count = np.zeros(len(subjects))
+    for k in keys:
+        diff_sum[index[k[0]]] += a[k] - r[k]
+        count[index[k[0]]] += 1
+    delta = float(diff_sum.sum() / count.sum())
+    lo = hi = delta
+    if len(subjects) > 1:
+        rng = np.random.default_rng(seed)
+        picks = rng.integers(0, len(subjects), size=(resamples, len(subjects)))
+        boot = diff_sum[picks].sum(axis=1) / count[picks].sum(axis=1)
+        lo, hi = (float(x) for x in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]))
+    return {"delta_mae": delta, "ci_low": lo, "ci_high": hi, "level": level, "windows": len(keys),
+            "subjects": len(subjects), "mae": float(np.mean([a[k] for k in keys])),
+            "mae_reference": float(np.mean([r[k] for k in keys]))}
