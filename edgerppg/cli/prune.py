@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -18,12 +19,18 @@ def prune_cmd(
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of subjects held out (same split as train)."),
     seed: int = typer.Option(0, "--seed", help="Seed of the subject split."),
+    groups: Optional[str] = typer.Option(
+        None, "--groups", help="Comma-separated data groups to calibrate and fine-tune on, as `edgerppg train "
+        "--groups` (default: those the model's training kind reads; rPPGNet: raw only). Validation always "
+        "reads every group of the held-out subjects."),
     json_out: bool = typer.Option(False, "--json", help="Print the per-layer table and HR metrics as JSON."),
 ) -> None:
     """Prune (SNIP, N2NSkip, magnitude, random, structured), fine-tune with masks kept, verify and save."""
     from edgerppg.recipes import apply_recipe, load_recipe
 
-    result = apply_recipe(load_recipe(recipe), ckpt, data, out, device=device, val_fraction=val_fraction, seed=seed)
+    names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
+    result = apply_recipe(load_recipe(recipe), ckpt, data, out, device=device, val_fraction=val_fraction, seed=seed,
+                          groups=names)
     if json_out:
         print_json(result.to_dict())
         return

@@ -117,19 +117,22 @@ def train_stage(ctx) -> dict:
     return {"path": out, "summary": summary}
 
 
-@stage_kind("prune", checkpoint=None, recipe=None, data=None, override={})
+@stage_kind("prune", checkpoint=None, recipe=None, data=None, override={}, groups=None)
 def prune_stage(ctx) -> dict:
     """`edgerppg prune CKPT --recipe R --data D` (recipes.apply_recipe: prune + fine-tune).
 
     `override: {finetune: {epochs: 1}}` merges into the recipe's stage of that name (a patched copy of the
     recipe is written beside the output and used), so a pipeline can shorten fine-tuning without a new file.
+    `groups: [raw, x264-250k]` is `--groups` (the data groups calibration and fine-tuning read).
     """
     p = ctx.params
     if not (p["checkpoint"] and p["recipe"] and p["data"]):
         raise EdgeRPPGError(f"stage {ctx.name}: prune needs with.checkpoint, with.recipe and with.data")
     recipe = _patched_recipe(ctx, Path(p["recipe"]), p["override"]) if p["override"] else p["recipe"]
     out = ctx.out / "model.safetensors"
-    summary = run_cli(ctx, ["prune", p["checkpoint"], "--recipe", recipe, "--data", p["data"], "--out", out, "--json"])
+    extra = ["--groups", ",".join(p["groups"])] if p["groups"] else []
+    summary = run_cli(ctx, ["prune", p["checkpoint"], "--recipe", recipe, "--data", p["data"], "--out", out, *extra,
+                            "--json"])
     return {"path": out, "summary": _slim(summary)}
 
 

@@ -37,8 +37,11 @@ class PruneResult:
 
 
 def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: float = 0.2, seed: int = 0,
-                 evaluate: bool = True) -> PruneResult:
-    """Run `recipe` (a Recipe or a path) on checkpoint `ckpt` with the dataset at `data`; write `out`."""
+                 evaluate: bool = True, groups: list[str] | None = None) -> PruneResult:
+    """Run `recipe` (a Recipe or a path) on checkpoint `ckpt` with the dataset at `data`; write `out`.
+
+    `groups`: the data groups calibration and fine-tuning read (as `edgerppg train --groups`; None: those the
+    model's training kind reads). Validation reads every group of the held-out subjects either way."""
     from edgerppg.models import load_checkpoint
     from edgerppg.prune.report import layer_table, merge_tables
     from edgerppg.recipes.runners import RUNNERS, Context, hr_summary
@@ -51,7 +54,7 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     model, manifest = load_checkpoint(ckpt)
     _check_model(recipe, model, Path(ckpt))
     objective = objective_for(model)
-    train_set, val_recs = _data(model, Path(data), val_fraction, seed)
+    train_set, val_recs = _data(model, Path(data), val_fraction, seed, groups)
     ctx = Context(model=model, objective=objective, train_set=train_set, val_recordings=val_recs,
                   where=f"{recipe.source}", device=device)
     if any(getattr(s, "distill", 0) for s in recipe.stages):
@@ -95,7 +98,7 @@ def _check_model(recipe, model, path: Path) -> None:
                             f"{path}: recipe {recipe.source} stages[{i}] does not fit this checkpoint:")
 
 
-def _data(model, data: Path, val_fraction: float, seed: int):
+def _data(model, data: Path, val_fraction: float, seed: int, groups: list[str] | None = None):
     """(training clip dataset, held-out recordings of every group) with a subject-independent split."""
     from edgerppg.data import load_dataset
     from edgerppg.data.clips import ClipDataset, split_subjects
@@ -105,7 +108,16 @@ def _data(model, data: Path, val_fraction: float, seed: int):
     kind = next((KINDS.get(k)() for k in KINDS.names() if KINDS.get(k).model_name == model.spec.name), None)
     if kind is None:
         raise EdgeRPPGError(f"no training kind trains a {model.spec.name}; cannot fine-tune it")
-    selected = kind.select(recordings, data)
+    chosen = recordings
+    if groups:
+        have = sorted({r.group for r in recordings})
+        missing = [g for g in groups if g not in have]
+        if missing:
+            raise EdgeRPPGError(f"{data}: no data group {missing[0]!r} (it has {', '.join(have)}); fix --groups")
+        if kind.pair_group and kind.pair_group not in groups:
+            groups = [*groups, kind.pair_group]  # the pair partners are read too, as in train
+        chosen = [r for r in recordings if r.group in groups]
+    selected = kind.select(chosen, data, groups)
     train, val = split_subjects(selected, val_fraction, seed)
     held_out = {r.subject for r in val}
     val_all = [r for r in recordings if r.subject in held_out]

@@ -27,7 +27,7 @@ def setup(tmp_path, monkeypatch):
     save_checkpoint(ckpt, model)
     recipe = tmp_path / "r.yaml"
     recipe.write_text(RECIPE)
-    monkeypatch.setattr(apply_mod, "_data", lambda m, data, vf, seed: (Clips(m.clip), []))
+    monkeypatch.setattr(apply_mod, "_data", lambda m, data, vf, seed, groups=None: (Clips(m.clip), []))
     return ckpt, recipe, tmp_path
 
 
@@ -92,3 +92,27 @@ def test_distilled_cosine_finetune_uses_the_unpruned_model_as_teacher(setup, mon
     assert all(torch.equal(v, dense.state_dict()[k]) for k, v in teacher.state_dict().items())
     assert result.sparsity["nonzeros"] == round(0.1 * result.sparsity["prunable"])
     assert read_manifest(tmp / "kd.safetensors")["recipe"]["stages"][1]["finetune"]["distill"] == 1.0
+
+
+@pytest.fixture(scope="module")
+def synth_dir(tmp_path_factory):
+    from edgerppg.data.synth import synthesize
+
+    out = tmp_path_factory.mktemp("prune-groups") / "data"
+    synthesize(out, subjects=3, seconds=2.2, size=64, codecs=["raw", "x264"], bitrates=["250k"], seed=3)
+    return out
+
+
+def test_groups_choose_the_fine_tuning_data_and_validation_keeps_every_group(synth_dir):
+    from edgerppg.errors import EdgeRPPGError
+
+    model = create_model("rppgnet", "tiny")
+    raw, val = apply_mod._data(model, synth_dir, 0.34, 0)  # rPPGNet's own training data: the originals
+    both, val_both = apply_mod._data(model, synth_dir, 0.34, 0, ["raw", "x264-250k"])
+    assert {r.group for r in raw.recordings} == {"raw"} and len(raw) > 0
+    assert {r.group for r in both.recordings} == {"raw", "x264-250k"} and len(both) == 2 * len(raw)
+    assert {r.group for r in val} == {r.group for r in val_both} == {"raw", "x264-250k"}
+    cascade, _ = apply_mod._data(create_model("cascade", "tiny"), synth_dir, 0.34, 0, ["x264-250k"])
+    assert {r.group for r in cascade.recordings} == {"raw", "x264-250k"}  # the originals come as pair partners
+    with pytest.raises(EdgeRPPGError, match=r"no data group 'mpeg4' \(it has raw, x264-250k\); fix --groups"):
+        apply_mod._data(model, synth_dir, 0.34, 0, ["mpeg4"])
