@@ -42,6 +42,8 @@ def train_cmd(
                                    "in-band power at the true HR) added to the paper's negative-Pearson loss."),
     target: str = typer.Option("pulse", "--target", help="Training target: pulse (the recorded pulse, as in the "
                                "paper) or fundamental (the pulse band-passed around its heart rate)."),
+    schedule: str = typer.Option("constant", "--schedule", help="Learning-rate schedule: constant (the paper's) or "
+                                 "cosine (lr to 0 over all steps; a resumed run continues on the same curve)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
@@ -50,7 +52,7 @@ def train_cmd(
 
     result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
                          batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
-                         spectral=spectral, target=target,
+                         spectral=spectral, target=target, schedule=schedule,
                          groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
     if json_out:
         print_json(result)

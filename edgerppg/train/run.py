@@ -50,6 +50,7 @@ def train_model(
     hr_aug: float = 0.0,
     spectral: float = 0.0,
     target: str = "pulse",
+    schedule: str = "constant",
 ) -> dict:
     """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
     from edgerppg.data.clips import split_subjects
@@ -81,7 +82,8 @@ def train_model(
                          "device": device, **provenance}}
     start = time.perf_counter()
     result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
-                 device=device, seed=seed, meta=meta, objective=objective_for(model).with_spectral(spectral))
+                 device=device, seed=seed, meta=meta, objective=objective_for(model).with_spectral(spectral),
+                 schedule=schedule)
     return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
             "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],

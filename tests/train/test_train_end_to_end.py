@@ -46,3 +46,16 @@ def test_rppgnet_then_joint(synth_data, tmp_path, capsys):
     assert manifest["training"]["groups"] == ["x264-250k"]
     for key, value in model.state_dict().items():  # rPPGNet was frozen: its weights are unchanged
         assert torch.equal(cascade.rppgnet.state_dict()[key], value), key
+
+
+def test_cosine_schedule_from_the_command_line(synth_data, tmp_path, capsys):
+    out = tmp_path / "rppgnet.safetensors"
+    _train(capsys, "rppgnet", "--data", synth_data, "--out", out, "--epochs", "1", "--val-fraction", "0.34",
+           "--schedule", "cosine")
+    assert load_checkpoint(out, expect="rppgnet")[1]["training"]["schedule"] == "cosine"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "rppgnet", "--data", str(synth_data), "--out", str(tmp_path / "x.safetensors"),
+              "--schedule", "step"])
+    err = capsys.readouterr().err
+    assert exc.value.code == 2 and "unknown learning-rate schedule 'step'; choose one of constant, cosine" in err
+    assert not (tmp_path / "x.safetensors").exists()
