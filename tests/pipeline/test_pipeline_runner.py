@@ -181,3 +181,17 @@ def test_export_stage_passes_no_conv2d(tmp_path, monkeypatch):
                   "batch": None, "conv2d": conv2d}
         stages.export_stage(SimpleNamespace(params=params, out=tmp_path, name="export"))
     assert "--no-conv2d" not in calls[0] and "--no-conv2d" in calls[1]
+
+
+def test_prune_stage_passes_groups(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    from edgerppg.pipeline import stages
+
+    calls = []
+    monkeypatch.setattr(stages, "run_cli", lambda ctx, args: calls.append(args) or {})
+    for groups in (None, ["raw", "x264-250k"]):
+        params = {"checkpoint": "c.safetensors", "recipe": "r.yaml", "data": "d", "override": {}, "groups": groups}
+        stages.prune_stage(SimpleNamespace(params=params, out=tmp_path, name="pruned"))
+    assert "--groups" not in calls[0]
+    assert calls[1][calls[1].index("--groups") + 1] == "raw,x264-250k"
