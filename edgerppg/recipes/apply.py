@@ -114,8 +114,7 @@ def _data(model, data: Path, val_fraction: float, seed: int, groups: list[str] |
         missing = [g for g in groups if g not in have]
         if missing:
             raise EdgeRPPGError(f"{data}: no data group {missing[0]!r} (it has {', '.join(have)}); fix --groups")
-        if kind.pair_group and kind.pair_group not in groups:
-            groups = [*groups, kind.pair_group]  # the pair partners are read too, as in train
+        groups = kind.groups_to_read(groups)
         chosen = [r for r in recordings if r.group in groups]
     selected = kind.select(chosen, data, groups)
     train, val = split_subjects(selected, val_fraction, seed)

@@ -30,6 +30,12 @@ class TrainKind:
         """
         raise NotImplementedError
 
+    def groups_to_read(self, groups: list[str] | None) -> list[str] | None:
+        """The data groups to load for `--groups`: those named plus, for pairs, `pair_group` (None: all)."""
+        if groups and self.pair_group and self.pair_group not in groups:
+            return [*groups, self.pair_group]  # the pair partners are read too
+        return groups
+
     def learns_from(self, recording) -> bool:
         """Whether clips of `recording` are training inputs (pair partners are only targets)."""
         return self.pair_group is None or recording.group != self.pair_group

@@ -140,7 +140,7 @@ def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, ou
     def set_lr(step: int) -> None:
         for group in optimizer.param_groups:
             group["lr"] = lr * factor(step, total)
-    with _bar(ctx, epochs * steps_per_epoch) as bar:
+    with _bar(ctx, total) as bar:
         bar.advance(run["epoch"] * steps_per_epoch)
         for epoch in range(run["epoch"], epochs):
             loss = _train_epoch(step, model, objective, optimizer, after_step, bar, ctx,

@@ -66,8 +66,7 @@ def train_model(
     data = Path(data)
     seed_everything(seed)  # the fresh layers' initial weights: fit() seeds again, but only after they exist
     model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
-    if groups and recipe.pair_group and recipe.pair_group not in groups:
-        groups = [*groups, recipe.pair_group]  # the pair partners are read too
+    groups = recipe.groups_to_read(groups)
     recordings = recipe.select(load_recordings(data, groups), data, groups)
     train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
     spec = model.spec.clip
