@@ -16,19 +16,36 @@ def parity_inputs(clip, options) -> np.ndarray:
     return synthetic_clips(clip, n=options.parity_clips, seed=options.seed)
 
 
+def fold_label0(deploy) -> tuple:
+    """A copy of `deploy` whose STVENs enhance through `models.stven.Label0Input` (no label planes), and
+    how many were folded; `deploy` itself when it has none. Every precision and graph form gets it."""
+    import copy
+
+    if not any(hasattr(m, "fold_label0") for m in deploy.modules()):
+        return deploy, 0
+    deploy = copy.deepcopy(deploy)
+    stvens = [m for m in deploy.modules() if hasattr(m, "fold_label0")]
+    for stven in stvens:
+        stven.fold_label0()
+    return deploy, len(stvens)
+
+
 def export_form(deploy, options) -> tuple:
     """The module handed to the ONNX exporter and what was rewritten ({"type": "none"} when nothing).
 
-    The 2D-conv rewrite is used for every precision: it also made the fp32 graph faster in ONNX Runtime
+    STVEN's label planes are folded away first (`fold_label0`; recorded as "label0_folded"). The 2D-conv
+    rewrite is used for every precision: it also made the fp32 graph faster in ONNX Runtime
     (docs/deploy.md). Average pools become depthwise convs for int8 only, where ORT's QLinearAveragePool is
     slow; in float the pooling op is as fast and is what every runtime expects.
     """
+    deploy, folded = fold_label0(deploy)
+    extra = {"label0_folded": folded} if folded else {}
     if not options.conv2d:
-        return deploy, {"type": "none"}
+        return deploy, {"type": "none", **extra}
     from edgerppg.export.conv2d import as_conv2d
 
     module, counts = as_conv2d(deploy, pool_as_conv=options.precision == "int8")
-    return module, {"type": "conv2d", **counts}
+    return module, {"type": "conv2d", **counts, **extra}
 
 
 def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:

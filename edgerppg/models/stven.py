@@ -41,6 +41,40 @@ def label_planes(video: torch.Tensor, label: torch.Tensor | None, n_labels: int)
     return onehot * (video[:, :1] * 0.0 + 1.0)
 
 
+class Label0Input(nn.Module):
+    """STVEN's `enc1` for label 0 without building the label planes: the export form's input layer.
+
+    With label 0 the planes are one plane of ones and zeros elsewhere, and the conv is linear, so
+    conv(cat(video, planes)) = conv over the video channels + the label-0 weights' response to a plane of
+    ones. That response depends only on the distance to the borders (zero padding), so when the kernel has
+    no time extent it is computed on one frame and broadcast over time. Same function (tested to 1e-5);
+    ONNX Runtime no longer concatenates (B, 3 + labels, T, H, W) and convolves 7 channels at full
+    resolution (the tiny cascade's most expensive layer after rPPGNet's stem: docs/deploy.md).
+    The weights are views of `enc1.conv.weight`, so the module follows the model it was built from.
+    """
+
+    def __init__(self, enc1: ConvNormAct, channels: int):
+        super().__init__()
+        conv, weight = enc1.conv, enc1.conv.weight.detach()
+        self.conv = self._part(conv, weight[:, :channels], conv.bias)
+        self.plane = self._part(conv, weight[:, channels:channels + 1], None)
+        self.norm, self.act = enc1.norm, enc1.act
+        self.still = conv.kernel_size[0] == 1 and conv.padding[0] == 0  # the plane's response is the same every frame
+
+    @staticmethod
+    def _part(conv: nn.Conv3d, weight: torch.Tensor, bias: torch.Tensor | None) -> nn.Conv3d:
+        part = nn.Conv3d(weight.shape[1], conv.out_channels, conv.kernel_size, stride=conv.stride,
+                         padding=conv.padding, dilation=conv.dilation, bias=False, device="meta")
+        part.weight = nn.Parameter(weight, requires_grad=False)
+        if bias is not None:
+            part.bias = nn.Parameter(bias.detach(), requires_grad=False)
+        return part
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        ones = (x[:, :1, :1] if self.still else x[:, :1]) * 0.0 + 1.0  # from the input: no constant initializer
+        return self.act(self.norm(self.conv(x) + self.plane(ones)))
+
+
 @MODELS.register("stven")
 class STVEN(EdgeModel):
     """STVEN; forward(video, label int64 (B,)) -> enhanced video (B,3,T,H,W) in about [0, 1]."""
@@ -90,6 +124,7 @@ class STVEN(EdgeModel):
         self.out = nn.Conv3d(w1, self.clip.channels, k_out, padding=tuple(k // 2 for k in k_out), bias=False)
         with torch.no_grad():  # start as the identity map (tanh(0) + input): a cascade begins as its rPPGNet
             self.out.weight.zero_()  # (even a 0.1-scaled random residual swamps a 0.5 % pulse); gradients still reach it
+        self.label0: Label0Input | None = None  # set by fold_label0() on export copies only
 
     @property
     def n_labels(self) -> int:
@@ -107,7 +142,10 @@ class STVEN(EdgeModel):
     def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `video` (B,3,T,H,W) in [0,1] towards compression level `label` (int64 (B,); None = 0)."""
         x = video * 2.0 - 1.0
-        h = self.enc1(torch.cat([x, label_planes(x, label, self.n_labels)], dim=1))
+        if label is None and self.label0 is not None:
+            h = self.label0(x)
+        else:
+            h = self.enc1(torch.cat([x, label_planes(x, label, self.n_labels)], dim=1))
         h = self.blocks(self.enc3(self.enc2(h)))
         y = torch.tanh(self.out(self.dec2(self.dec1(h)))) + x
         return (y + 1.0) * 0.5
@@ -118,6 +156,10 @@ class STVEN(EdgeModel):
 
     def deploy(self) -> nn.Module:
         return DeployOutput(self, "enhance")
+
+    def fold_label0(self) -> None:
+        """Run label 0 (the deployed enhancement) through `Label0Input` from now on; export copies call this."""
+        self.label0 = Label0Input(self.enc1, self.clip.channels)
 
     def example_inputs_train(self, batch: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
         """(video, label) for forward(); labels cycle through the compression levels."""
