@@ -120,12 +120,24 @@ def load_recordings(data: str):
     return recordings
 
 
+def accuracy_threads(spec: BenchSpec) -> int | None:
+    """Threads for the accuracy pass: on CPU, every core this process may use.
+
+    The pass is not timed and its numbers do not depend on the thread count (only on float summation order),
+    so it does not inherit the latency pass's `--threads 1`: on the default pipeline's 2 cores that pass was
+    most of the bench stage (7 artifacts x 12 recordings of half-overlapping clips)."""
+    if spec.device != "cpu":
+        return spec.threads
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+
+
 def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
     """HR metrics of one artifact on `spec.data`, plus one example pulse for the plots."""
     from edgerppg.bench.accuracy import evaluate
 
     recordings = load_recordings(spec.data)
-    predictor = resolve(spec.predictor)(path, backend=spec.backend, device=spec.device, threads=spec.threads)
+    predictor = resolve(spec.predictor)(path, backend=spec.backend, device=spec.device,
+                                        threads=accuracy_threads(spec))
     metrics = evaluate(recordings, predictor, window=spec.window)
     example = None
     if spec.example:
@@ -147,14 +159,20 @@ def classical_rows(spec: BenchSpec) -> dict[str, dict]:
     return {m: evaluate(recordings, ClassicalPredictor(m), window=spec.window) for m in spec.methods}
 
 
+# The child imports the edgerppg this process runs, not one that happens to sit in the working directory
+# (`python -m` puts the cwd first on sys.path: a bench started inside another checkout timed that code).
+_CHILD = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); "
+          "from edgerppg.bench.child import main; sys.exit(main(sys.argv[1], sys.argv[2]))")
+
+
 def _run_child(path, spec: BenchSpec) -> ArtifactResult:
     """Measure one artifact in a fresh interpreter; its errors come back as one-line EdgeRPPGErrors."""
     with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
         job, out = Path(tmp) / "job.json", Path(tmp) / "result.json"
         job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
         env = dict(os.environ, EDGERPPG_PROGRESS="0")
-        proc = subprocess.run([sys.executable, "-m", "edgerppg.bench.child", str(job), str(out)],
-                              env=env, capture_output=True, text=True)
+        proc = subprocess.run([sys.executable, "-c", _CHILD, str(job), str(out)], env=env, capture_output=True,
+                              text=True)
         if proc.returncode == 2 and out.exists():
             raise EdgeRPPGError(json.loads(out.read_text())["error"])
         if proc.returncode != 0 or not out.exists():

@@ -62,3 +62,20 @@ class FakeBackend:
 
 def open_fake(path, backend=None, device="cpu", threads=None):
     return FakeBackend(path, threads)
+
+
+OPENED_WITH: list = []
+
+
+class TruthPredictor:
+    """Reads each recording's own pulse; `load_truth` records the threads it was opened with."""
+
+    name = "truth"
+
+    def predict(self, rec):
+        return rec.bvp, rec.fps
+
+
+def load_truth(path, backend=None, device="cpu", threads=None):
+    OPENED_WITH.append({"device": device, "threads": threads})
+    return TruthPredictor()

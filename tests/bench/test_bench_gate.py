@@ -118,3 +118,16 @@ def test_isolated_subprocess_measures_its_own_peak(tmp_path, monkeypatch):
     with pytest.raises(EdgeRPPGError, match="no such artifact"):
         benchmark([tmp_path / "nope"], spec)
     assert sys.modules.get("bench_fakes") is not None
+
+
+def test_isolated_child_runs_this_edgerppg_not_one_in_the_working_directory(tmp_path, monkeypatch):
+    """`python -m` would put the cwd first on sys.path: started inside another checkout, the child timed that."""
+    here = os.path.dirname(__file__)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    decoy = tmp_path / "cwd" / "edgerppg"
+    decoy.mkdir(parents=True)
+    (decoy / "__init__.py").write_text("raise ImportError('the decoy edgerppg in the working directory')\n")
+    artifact = write_fake(tmp_path / "m")
+    monkeypatch.chdir(decoy.parent)
+    spec = BenchSpec(opener="bench_fakes:open_fake", isolate=True, iters=2, repeats=1, warmup=0)
+    assert benchmark([artifact], spec).results[0].memory.isolated

@@ -99,3 +99,21 @@ def test_saved_json_carries_the_paired_rows_and_loads_back(report, tmp_path):
     saved = json.loads((tmp_path / "r.json").read_text())
     assert saved["paired"] == paired_rows(report) and saved["paired"][0]["method"] == "pos"
     assert paired_rows(BenchReport.load(tmp_path / "r.json")) == saved["paired"]
+
+
+def test_accuracy_pass_uses_every_core_while_latency_keeps_its_threads(tmp_path):
+    """Latency runs at --threads; the untimed accuracy pass opens its predictor with every core."""
+    import os
+
+    import bench_fakes
+
+    from edgerppg.data.synth import synthesize
+
+    synthesize(tmp_path / "d", subjects=1, seconds=4, fps=30, size=32, seed=0)
+    bench_fakes.OPENED_WITH.clear()
+    spec = BenchSpec(opener="bench_fakes:open_fake", predictor="bench_fakes:load_truth", isolate=False, iters=2,
+                     repeats=1, warmup=0, threads=1, data=str(tmp_path / "d"), methods=())
+    rep = benchmark([write_fake(tmp_path / "m")], spec)
+    assert rep.results[0].threads == 1 and rep.settings["threads"] == 1
+    assert bench_fakes.OPENED_WITH == [{"device": "cpu", "threads": len(os.sched_getaffinity(0))}]
+    assert rep.results[0].accuracy["groups"]["raw"]["window"]["mae"] < 1.0  # the truth predictor was the one used
