@@ -3,8 +3,9 @@
     pytest benchmarks/test_perf_export_int8.py --benchmark-only --benchmark-group-by=param:variant
 
 Both artifacts come from `export_module`, so they are the shipped graphs: the 2D-conv rewrite
-(export/conv2d.py) for both precisions, pools as depthwise convs and static QDQ for int8, each parity-checked
-by the exporter. Variant: EDGERPPG_INT8_VARIANT (default "paper", the deployed size). Calibration: the
+(export/conv2d.py) for both precisions, pools as depthwise convs and static QDQ for int8, saved in ONNX
+Runtime's CPU layout (export/ort_layout.py; EDGERPPG_INT8_ORT_LAYOUT=0 keeps the QDQ graph), each
+parity-checked by the exporter. Variant: EDGERPPG_INT8_VARIANT (default "paper", the deployed size). Calibration: the
 dataset directory in EDGERPPG_CALIB when set (as `--calib DIR`), else a small `edgerppg synth` dataset
 rendered at the model's clip size (recorded in extra_info). EDGERPPG_INT8_CONV2D=0 exports both without the
 rewrite (the previous 3D graphs) for comparison. Weights are random: latency does not depend on them, and
@@ -23,6 +24,7 @@ import pytest
 
 VARIANT = os.environ.get("EDGERPPG_INT8_VARIANT", "paper")
 CONV2D = os.environ.get("EDGERPPG_INT8_CONV2D", "1") != "0"
+ORT_LAYOUT = os.environ.get("EDGERPPG_INT8_ORT_LAYOUT", "1") != "0"
 
 
 def _calibration_dir(root, clip) -> str:
@@ -51,7 +53,8 @@ def rppgnet_onnx(tmp_path_factory):
     manifests = {
         "fp32": export_module(model, root / "fp32", ExportOptions(parity_clips=2, conv2d=CONV2D)),
         "int8": export_module(model, root / "int8", ExportOptions(precision="int8", calib=calib, calib_clips=4,
-                                                                  parity_clips=2, conv2d=CONV2D)),
+                                                                  parity_clips=2, conv2d=CONV2D,
+                                                                  ort_layout=ORT_LAYOUT)),
     }
     return {"fp32": root / "fp32" / "model.onnx", "int8": root / "int8" / "model.onnx", "calibration": calib,
             "clip": clip, "manifests": manifests}
@@ -98,6 +101,7 @@ def test_rppgnet_int8_speedup_interleaved(benchmark, rppgnet_onnx, variant):
     med = {p: float(np.median(t[-9:])) for p, t in times.items()}
     ratio = med["fp32"] / med["int8"]
     benchmark.extra_info.update(fp32_median_ms=round(med["fp32"] * 1e3, 1), int8_median_ms=round(med["int8"] * 1e3, 1),
-                                speedup=round(ratio, 3), threads=threads, conv2d=CONV2D)
+                                speedup=round(ratio, 3), threads=threads, conv2d=CONV2D,
+                                ort_layout=rppgnet_onnx["manifests"]["int8"]["ort_layout"])
     if os.environ.get("EDGERPPG_INT8_MIN_SPEEDUP"):
         assert ratio >= float(os.environ["EDGERPPG_INT8_MIN_SPEEDUP"]), med

@@ -35,6 +35,9 @@ def export_cmd(
     exporter: str = typer.Option("dynamo", "--exporter", help="dynamo (torch.export, default) or torchscript."),
     conv2d: bool = typer.Option(True, "--conv2d/--no-conv2d",
                                 help="Export factorised 3D convs as 2D ones (same function; faster int8)."),
+    ort_layout: bool = typer.Option(True, "--ort-layout/--no-ort-layout",
+                                    help="u8 int8: save ONNX Runtime's optimised CPU graph (fewer transposes); "
+                                         "--no-ort-layout keeps the portable QDQ graph."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Export a checkpoint's deploy form to ONNX and check it against torch (tensor error and HR)."""
@@ -42,7 +45,8 @@ def export_cmd(
 
     options = ExportOptions(precision=precision, sparse=sparse, batch=_batch(batch), opset=opset, exporter=exporter,
                             calib=str(calib) if calib else None, calib_clips=calib_clips,
-                            int8_activations=int8_activations, target=target, conv2d=conv2d)
+                            int8_activations=int8_activations, target=target, conv2d=conv2d,
+                            ort_layout=ort_layout)
     manifest = export_checkpoint(ckpt, out, options)
     if json_out:
         print_json(manifest)
@@ -67,6 +71,10 @@ def _render(m: dict) -> None:
         ("parity: HR diff", f"{p['max_hr_diff_bpm']:.3f} bpm over {p['clips']} clips (limit {p['hr_tolerance_bpm']})"
          if p["hr_checked"] else "not checkable: the pulse output is constant (untrained weights?)"),
     ]
+    if m.get("ort_layout"):
+        lay = m["ort_layout"]
+        rows.append(("ONNX Runtime CPU layout", f"{lay['transposes_before']} -> {lay['transposes_after']} transposes "
+                                                f"({lay['optimizer']})"))
     if m.get("bundle"):
         rows.append(("bundle", ", ".join(m["bundle"]["files"])))
     for k, v in rows:

@@ -34,6 +34,7 @@ class ExportOptions:
     calib_clips: int = 16
     int8_activations: str = "u8"  # "s8" when the artifact is meant for TensorRT
     conv2d: bool = True  # export factorised 3D convs as 2D ones (export/conv2d.py); same function, faster
+    ort_layout: bool = True  # u8 int8, static batch: save ONNX Runtime's CPU layout (export/ort_layout.py)
     target: str | None = None
     parity_clips: int = 4
     seed: int = 0

@@ -48,6 +48,14 @@ def export_form(deploy, options) -> tuple:
     return module, {"type": "conv2d", **counts, **extra}
 
 
+def uses_ort_layout(options) -> bool:
+    """int8 for ONNX Runtime's CPU kernels (u8 activations), static batch, no device bundle: the artifact is
+    saved in ORT's own optimised CPU layout (export/ort_layout.py). s8 (TensorRT), a `--target` bundle or
+    `ort_layout=False` keep the portable QDQ graph."""
+    return (options.precision == "int8" and options.int8_activations == "u8" and options.ort_layout
+            and not options.dynamic and not options.target)
+
+
 def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
     import onnx
@@ -72,6 +80,16 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     info["precision"] = PRECISIONS.get(options.precision)(
         fp32, tmp / "model.onnx", calib=calib, input_name=spec.input_names[0], extra_inputs=extras,
         activations=options.int8_activations)
+    if uses_ort_layout(options):
+        from edgerppg.export.ort_layout import to_ort_layout
+
+        qdq = tmp / ".qdq.onnx"
+        (tmp / "model.onnx").rename(qdq)
+        b = int(options.batch)
+        feed = {spec.input_names[0]: np.repeat(calib[:1], b, 0).astype(np.float32),
+                **{n: np.repeat(e, b, 0) for n, e in extras.items()}}
+        info["ort_layout"] = to_ort_layout(qdq, tmp / "model.onnx", feed)
+        qdq.unlink()
     if options.sparse:
         final = graph.load_onnx(tmp / "model.onnx")
         info["sparse"] = graph.sparsify(final)
@@ -115,6 +133,7 @@ def manifest(spec, options, info: dict, figures: dict, source: dict | None, path
         "exporter": f"torch.onnx.export ({options.exporter})",
         "tidy": info["tidy"],
         "rewrite": info["rewrite"],
+        "ort_layout": info.get("ort_layout"),
         "options": options_dict(options),
         "precision_details": info["precision"],
         "sparse_details": {"converted": len(info.get("sparse", {}).get("converted", [])),
