@@ -150,13 +150,17 @@ def _group(node) -> int:
 
 
 def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list[str]:
-    """Nodes kept in float by int8 export: the input region, thin 3D convolutions and the output heads.
+    """Nodes kept in float by int8 export: the input region, thin convolutions and the output heads.
 
     - The input region (`_input_region`) and the non-weighted ops feeding it (STVEN's tanh residual).
     - 3D convs with fewer than `min_in_channels` input channels (an RGB stem left 3D): ONNX Runtime's int8
       3D conv has a tiny reduction dimension there (rPPGNet's 3->32 1x5x5 stem took 2.8x longer in int8 than
       in fp32 on the AVX2 CI CPU). The same stem rewritten to a 2D conv (export/conv2d.py) is faster in int8
       than in fp32, so 2D convs are quantised whatever their width.
+    - 2D convs with fewer than `min_in_channels` channels on both sides (a pruned cascade's 1-5 channel
+      layers): ONNX Runtime's integer kernels are built for wide reductions and outputs, and at 1-3 channels
+      they ran 2-4x slower than the float ones (the 10x cascade's int8 graph took 60 ms against 24 ms in fp32,
+      its 3->3, 1->3 and 3->1 convs at 64x64 8-14 ms each).
     - The conv/matmul that produces each graph output (through shape-only ops): an rPPG output is a small
       pulse on a large offset, and 8 output levels over that range flatten it (a trained rPPGNet lost its
       pulse entirely on some clips when its head was quantised).
@@ -172,7 +176,9 @@ def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list
         _keep_upstream(producer, node, keep)
     for n in model.graph.node:
         w = dims.get(n.input[1], []) if n.op_type == "Conv" and len(n.input) > 1 else []
-        if len(w) == 5 and w[1] * _group(n) < min_in_channels and n.name not in keep:
+        thin_3d = len(w) == 5 and w[1] * _group(n) < min_in_channels
+        thin_2d = len(w) == 4 and w[0] < min_in_channels and w[1] * _group(n) < min_in_channels
+        if (thin_3d or thin_2d) and n.name not in keep:
             keep.append(n.name)
             _keep_upstream(producer, n, keep)
     for out in model.graph.output:

@@ -130,6 +130,30 @@ def test_int8_keeps_the_input_region_float_and_quantises_a_2d_stem(tmp_path):
         assert [n for n in nodes.values() if n.op_type == "Conv"][-1].name in keep  # the rPPG head
 
 
+def test_int8_keeps_2d_convs_float_only_when_thin_on_both_sides(tmp_path):
+    """A 3->3 conv stays float (ORT's integer kernels lose to float at 1-5 channels); 3->16 and 16->3 are int8."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgerppg.export.precision import float_nodes
+
+    shapes = {"a": (16, 3), "b": (3, 16), "c": (3, 3), "d": (16, 3), "head": (4, 16)}
+    nodes, inits, x = [], [], "video"
+    for name, (o, i) in shapes.items():
+        k = 1 if name == "head" else 3
+        inits.append(numpy_helper.from_array(np.ones((o, i, k, k), np.float32), f"w_{name}"))
+        nodes.append(helper.make_node("Conv", [x, f"w_{name}"], [f"y_{name}"], name=name, pads=[k // 2] * 4))
+        x = f"y_{name}"
+        if name != "head":
+            nodes.append(helper.make_node("Relu", [x], [f"r_{name}"], name=f"relu_{name}"))
+            x = f"r_{name}"
+    g = helper.make_graph(nodes, "thin", [helper.make_tensor_value_info("video", TensorProto.FLOAT, [1, 3, 8, 8])],
+                          [helper.make_tensor_value_info(x, TensorProto.FLOAT, None)], inits)
+    path = tmp_path / "thin.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 18)], ir_version=9), str(path))
+    keep = set(float_nodes(path))
+    assert {"c", "head"} <= keep and not {"a", "b", "d"} & keep, keep
+
+
 def test_stven_residual_stays_float_in_the_cascade(tmp_path):
     """The cascade hands STVEN's tanh(r) + x to rPPGNet: that chain (and the tanh feeding it) stays float."""
     from edgerppg.export.precision import float_nodes
