@@ -2,7 +2,8 @@
 
 Rows are built once (plain dicts of numbers) and rendered twice, so the terminal and the Markdown report
 always show the same figures. The accuracy table puts each artifact next to the classical POS/CHROM rows
-per data group (codec/bitrate), with the band, window and method the HR was measured with. The paired table
+per data group (codec/bitrate), with the band, window and method the HR was measured with, once per window
+and once per recording (one HR over the whole clip, as the papers report per video). The paired table
 gives every other row's MAE difference from the reference artifact (the slowest, the one "x faster" is counted
 against) with a subject-bootstrap 95% interval (`bench.paired`).
 """
@@ -71,17 +72,23 @@ def model_rows(report: BenchReport) -> list[dict]:
     return rows
 
 
-def group_metrics(accuracy: dict | None) -> dict[str, dict]:
-    """{group: per-window metrics} from an `evaluate()` result; "all" holds the metrics over every group."""
+def group_metrics(accuracy: dict | None, level: str = "window") -> dict[str, dict]:
+    """{group: metrics} from an `evaluate()` result; "all" holds the metrics over every group.
+
+    `level` "window": one HR per window (the per-window table, the gate's figure); "subject": one HR per
+    recording, over the whole clip (the papers' protocol: one HR per video)."""
     if not accuracy:
         return {}
     out = {}
     groups = accuracy.get("groups") or accuracy.get("by_group") or {}
     for name, node in groups.items():
-        value = _metrics_of(node)
+        value = _metrics_of(node) if level == "window" else (node or {}).get(level)
         if value:
             out[name] = value
-    overall = {k: overall_metric(accuracy, k) for k in METRIC_KEYS}
+    if level == "window":
+        overall = {k: overall_metric(accuracy, k) for k in METRIC_KEYS}
+    else:
+        overall = {k: ((accuracy.get("overall") or {}).get(level) or {}).get(k) for k in METRIC_KEYS}
     if any(v is not None for v in overall.values()):
         out["all"] = overall
     return out
@@ -96,12 +103,13 @@ def _metrics_of(node) -> dict | None:
     return node if "mae" in node else None
 
 
-def accuracy_rows(report: BenchReport) -> list[dict]:
-    """Rows (group, method, metrics...): every artifact and classical method, grouped by data group."""
+def accuracy_rows(report: BenchReport, level: str = "window") -> list[dict]:
+    """Rows (group, method, metrics...): every artifact and classical method, grouped by data group; one HR
+    per window (`level="window"`) or per recording (`"subject"`)."""
     named = [(r.name, r.accuracy) for r in report.results] + list(report.classical.items())
     table: dict[str, list[dict]] = {}
     for method, acc in named:
-        for group, metrics in group_metrics(acc).items():
+        for group, metrics in group_metrics(acc, level).items():
             table.setdefault(group, []).append({"group": group, "method": method,
                                                 **{k: metrics.get(k) for k in METRIC_KEYS}})
     order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
@@ -172,6 +180,10 @@ def _sections(report: BenchReport):
     if acc:
         yield (f"HR error per window ({settings.get('window', 10)} s windows, welch, band 0.7-3.0 Hz)",
                acc, ACCURACY_COLUMNS)
+    per_recording = accuracy_rows(report, "subject")
+    if per_recording:
+        yield ("HR error per recording (one HR over each whole clip, welch, band 0.7-3.0 Hz; n = recordings)",
+               per_recording, ACCURACY_COLUMNS)
     paired = paired_rows(report)
     if paired:
         yield (f"MAE difference from {reference_result(report).name} (paired windows, 95% CI from resampling "

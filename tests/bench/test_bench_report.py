@@ -58,7 +58,21 @@ def test_markdown_and_rich_tables_show_the_same_figures(report):
     assert "## HR error per window" in md and "| x264-250k | pos |" in md and "![plots/latency_hist.png]" in md
     p50 = f"{report.results[0].latency.p50_ms:.2f}"
     assert p50 in md
-    assert [t.title.split(" ")[0] for t in rich_tables(report)] == ["latency", "model", "HR", "MAE"]
+    assert [" ".join(t.title.split(" ")[:4]) for t in rich_tables(report)] == [
+        "latency and memory -", "model figures", "HR error per window", "HR error per recording",
+        "MAE difference from m"]
+
+
+def test_per_recording_rows_are_the_whole_clip_metrics(report):
+    """One HR per recording (the papers' protocol) next to the per-window rows, classical methods included."""
+    rows = accuracy_rows(report, "subject")
+    acc = report.results[0].accuracy
+    assert [(r["group"], r["method"]) for r in rows] == [(r["group"], r["method"]) for r in accuracy_rows(report)]
+    assert rows[0]["mae"] == acc["groups"]["raw"]["subject"]["mae"] and rows[0]["n"] == 4
+    assert rows[4]["mae"] == acc["overall"]["subject"]["mae"] and rows[4]["n"] == 8
+    assert rows[0]["n"] < accuracy_rows(report)[0]["n"]  # 4 recordings, 8 windows
+    md = to_markdown(report)
+    assert "## HR error per recording" in md and f"| raw | m | {rows[0]['mae']:.2f} |" in md
 
 
 def test_plots_are_written(report, tmp_path):
