@@ -33,14 +33,15 @@ def onnx_macs(path: str | Path) -> int | None:
 
 
 def _node_macs(node, shapes: dict) -> int | None:
-    if node.op_type not in ("Conv", "ConvTranspose", "MatMul", "Gemm"):
+    if node.op_type not in ("Conv", "ConvTranspose", "MatMul", "Gemm", "FusedConv", "QLinearConv"):
         return 0
-    w = shapes.get(node.input[1])
+    w = shapes.get(node.input[WEIGHT_INPUTS[node.op_type][0]])
     x = shapes.get(node.input[0])
     y = shapes.get(node.output[0])
     if not w or not x or not y or None in w or None in y or None in x:
         return None
-    if node.op_type == "Conv":  # each output element: C_in/group * kernel products
+    if node.op_type in ("Conv", "FusedConv", "QLinearConv"):  # each output element: C_in/group * kernel products
+        # (channels-last QLinearConv: the output's element count and the OIHW weight are the same)
         return math.prod(y) * w[1] * math.prod(w[2:])
     if node.op_type == "ConvTranspose":  # each input element scatters into C_out/group * kernel outputs
         return math.prod(x) * w[1] * math.prod(w[2:])
@@ -56,11 +57,16 @@ def _attr(node, name: str, default):
     return default
 
 
-WEIGHT_OPS = ("Conv", "ConvTranspose", "Gemm", "MatMul")
+# op -> the inputs that hold its weight and bias: ONNX layers, and the integer / fused forms ONNX Runtime's
+# offline optimisation writes (export/ort_layout.py): QLinearConv(x, x_scale, x_zp, w, w_scale, w_zp, y_scale,
+# y_zp, bias), com.microsoft FusedConv(x, w, bias)
+WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "FusedConv": (1, 2),
+                 "QLinearConv": (3, 8)}
+WEIGHT_OPS = tuple(WEIGHT_INPUTS)
 
 
 def onnx_weight_counts(path: str | Path) -> tuple[int, int] | None:
-    """(params, nonzeros) of the weights and biases of Conv/ConvTranspose/Gemm/MatMul layers.
+    """(params, nonzeros) of the weights and biases of the weighted layers (`WEIGHT_INPUTS`).
 
     Only layer weights are counted (directly, through a QDQ DequantizeLinear, or as sparse initializers), not
     every initializer: an exporter may fold a large activation-shaped constant into the graph, which is not a
@@ -78,7 +84,7 @@ def onnx_weight_counts(path: str | Path) -> tuple[int, int] | None:
     for node in g.node:
         if node.op_type not in WEIGHT_OPS:
             continue
-        for name in node.input[1:]:
+        for name in [node.input[i] for i in WEIGHT_INPUTS[node.op_type] if i < len(node.input) and node.input[i]]:
             src = producer.get(name)
             if src is not None and src.op_type == "DequantizeLinear":
                 name = src.input[0]

@@ -56,6 +56,14 @@ def uses_ort_layout(options) -> bool:
             and not options.dynamic and not options.target)
 
 
+def fp32_macs(path: Path) -> int | None:
+    """MACs per call of the float graph (shape inference; None with dynamic axes). Recorded in the manifest
+    because ONNX shape inference cannot see through the contrib ops of an ORT-layout int8 file."""
+    from edgerppg.bench.onnx_macs import onnx_macs
+
+    return onnx_macs(path)
+
+
 def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
     import onnx
@@ -69,7 +77,7 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     model, tidied = tidy(graph.load_onnx(raw))
     onnx.save(model, str(fp32))
     info = {"tidy": tidy_name() if tidied else "none", "fp32_dense_bytes": fp32.stat().st_size,
-            "fp32_stats": graph.weight_stats(model), "rewrite": rewrite}
+            "fp32_stats": graph.weight_stats(model), "rewrite": rewrite, "macs": fp32_macs(fp32)}
     calib = None
     if options.precision == "int8":
         from edgerppg.export.calib import calibration_clips
@@ -141,6 +149,7 @@ def manifest(spec, options, info: dict, figures: dict, source: dict | None, path
         "params": info["fp32_stats"]["params"],
         "nonzeros": info["fp32_stats"]["nonzeros"],
         "density": info["fp32_stats"]["density"],
+        "macs": info.get("macs"),
         "weights_in_file": stats,
         "sizes": {"model_bytes": size, "fp32_dense_bytes": info["fp32_dense_bytes"],
                   "ratio_vs_fp32_dense": round(info["fp32_dense_bytes"] / size, 3)},

@@ -87,6 +87,12 @@ def test_u8_int8_export_is_saved_in_ort_layout_with_the_same_outputs(tmp_path, c
     outs = [ort.InferenceSession(str(tmp_path / d / "model.onnx"), providers=["CPUExecutionProvider"])
             .run(None, {"video": x})[0] for d in ("ort", "qdq")]
     np.testing.assert_allclose(outs[0], outs[1], atol=1e-6)
+    # the benchmark's model figures read the integer layers of either file alike
+    from edgerppg.bench.figures import model_figures
+
+    a, b = model_figures(tmp_path / "ort"), model_figures(tmp_path / "qdq")
+    assert (a.params, a.nonzeros, a.macs) == (b.params, b.nonzeros, b.macs) and a.macs == m["macs"] > 0
+    assert a.params >= 0.95 * m["params"]  # every conv's weights, int8 or float, with their biases
 
 
 def test_tensorrt_and_dynamic_int8_keep_the_portable_qdq_graph(tmp_path, calib_dir):
