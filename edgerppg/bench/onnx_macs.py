@@ -33,14 +33,14 @@ def onnx_macs(path: str | Path) -> int | None:
 
 
 def _node_macs(node, shapes: dict) -> int | None:
-    if node.op_type not in ("Conv", "ConvTranspose", "MatMul", "Gemm", "FusedConv", "QLinearConv"):
+    if node.op_type not in WEIGHT_INPUTS:
         return 0
     w = shapes.get(node.input[WEIGHT_INPUTS[node.op_type][0]])
     x = shapes.get(node.input[0])
     y = shapes.get(node.output[0])
     if not w or not x or not y or None in w or None in y or None in x:
         return None
-    if node.op_type in ("Conv", "FusedConv", "QLinearConv"):  # each output element: C_in/group * kernel products
+    if node.op_type in CONV_OPS:  # each output element: C_in/group * kernel products
         # (channels-last QLinearConv: the output's element count and the OIHW weight are the same)
         return math.prod(y) * w[1] * math.prod(w[2:])
     if node.op_type == "ConvTranspose":  # each input element scatters into C_out/group * kernel outputs
@@ -63,6 +63,7 @@ def _attr(node, name: str, default):
 WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "FusedConv": (1, 2),
                  "QLinearConv": (3, 8)}
 WEIGHT_OPS = tuple(WEIGHT_INPUTS)
+CONV_OPS = ("Conv", "FusedConv", "QLinearConv")
 
 
 def onnx_weight_counts(path: str | Path) -> tuple[int, int] | None:

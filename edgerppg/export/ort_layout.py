@@ -102,7 +102,8 @@ def fold_transpose_chains(model, feed: dict[str, np.ndarray]) -> int:
     perm = {id(n): list(next(a.ints for a in n.attribute if a.name == "perm")) for c in chains for n in (c[0], c[2])}
     replace, drop, involved = {}, set(), set()
     for k, (t1, r, t2) in enumerate(chains):
-        if {id(t1), id(r), id(t2)} & involved:  # overlapping chains: the next pass sees the folded graph
+        # a chain sharing a Transpose with one already folded has lost that node: nothing left to fold there
+        if {id(t1), id(r), id(t2)} & involved:
             continue
         out = is_reshape(shapes[t1.input[0]], perm[id(t1)], shapes[r.output[0]], perm[id(t2)])
         if out is None:
@@ -132,12 +133,7 @@ def to_ort_layout(src: Path, dst: Path, feed: dict[str, np.ndarray]) -> dict:
     optimize_offline(src, tmp)
     model = onnx.load(str(tmp))
     before = sum(n.op_type == "Transpose" for n in model.graph.node)
-    folded = 0
-    for _ in range(4):
-        n = fold_transpose_chains(model, feed)
-        folded += n
-        if not n:
-            break
+    folded = fold_transpose_chains(model, feed)
     onnx.save(model, str(dst))
     tmp.unlink()
     return {"optimizer": f"onnxruntime {ort.__version__} ORT_ENABLE_ALL offline, without {', '.join(DISABLED)}",

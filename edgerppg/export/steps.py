@@ -56,18 +56,11 @@ def uses_ort_layout(options) -> bool:
             and not options.dynamic and not options.target)
 
 
-def fp32_macs(path: Path) -> int | None:
-    """MACs per call of the float graph (shape inference; None with dynamic axes). Recorded in the manifest
-    because ONNX shape inference cannot see through the contrib ops of an ORT-layout int8 file."""
-    from edgerppg.bench.onnx_macs import onnx_macs
-
-    return onnx_macs(path)
-
-
 def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
     import onnx
 
+    from edgerppg.bench.onnx_macs import onnx_macs
     from edgerppg.export.precision import PRECISIONS
     from edgerppg.export.torch_export import export_onnx, tidy, tidy_name
 
@@ -76,8 +69,10 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     export_onnx(module, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
     model, tidied = tidy(graph.load_onnx(raw))
     onnx.save(model, str(fp32))
+    # MACs of the float graph (None with dynamic axes), for the manifest: ONNX shape inference cannot see
+    # through the contrib ops of an ORT-layout int8 file (export/ort_layout.py)
     info = {"tidy": tidy_name() if tidied else "none", "fp32_dense_bytes": fp32.stat().st_size,
-            "fp32_stats": graph.weight_stats(model), "rewrite": rewrite, "macs": fp32_macs(fp32)}
+            "fp32_stats": graph.weight_stats(model), "rewrite": rewrite, "macs": onnx_macs(fp32)}
     calib = None
     if options.precision == "int8":
         from edgerppg.export.calib import calibration_clips
