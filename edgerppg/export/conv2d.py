@@ -120,7 +120,17 @@ def conv_kind(conv: nn.Module) -> str | None:
     return None
 
 
-def _wrap(conv: nn.Conv3d, act: nn.Module | None = None) -> nn.Module | None:
+#: a factorised conv with fewer channels than this on both sides stays 3D. ONNX Runtime runs 2D convs in its
+#: NCHWc layout, whose kernels pad the channels to blocks of 8 floats (AVX2; 16 on AVX-512): a 3->1 3x3 conv
+#: at 64x64x64 frames does 8 outputs' work there (3.9 ms) and takes 2.0 ms as a 3D conv, which has no such
+#: blocks. Rewriting only the wide convs made the rPPGNet-dense 10x cascade 32.8 -> 27.9 ms against 31.7 ms
+#: with every conv rewritten (1 thread, AVX2; docs/deploy.md).
+MIN_2D_CHANNELS = 8
+
+
+def _wrap(conv: nn.Conv3d, act: nn.Module | None = None, min_channels: int = 1) -> nn.Module | None:
+    if max(conv.in_channels, conv.out_channels) < min_channels:
+        return None
     kind = conv_kind(conv)
     if kind == "time":
         return TimeConv(_conv2d(conv, (0, 1)).requires_grad_(False), act)  # kernel (kt, 1): W's 1 squeezed
@@ -151,7 +161,7 @@ def _pool2d(pool: nn.Module, as_conv: bool) -> nn.Module | None:
     return FramePool(nn.MaxPool2d(k[1:], s[1:], p[1:], dilation=_as3(pool.dilation)[1:]))
 
 
-def _fused_block(block: nn.Module) -> nn.Module | None:
+def _fused_block(block: nn.Module, min_channels: int) -> nn.Module | None:
     """conv -> BatchNorm3d -> act (edgerppg's ConvNormAct) as one 2D conv with the norm folded in, or None."""
     from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -159,19 +169,25 @@ def _fused_block(block: nn.Module) -> nn.Module | None:
 
     if not isinstance(block, ConvNormAct) or type(block.norm) is not nn.BatchNorm3d or conv_kind(block.conv) is None:
         return None
+    if max(block.conv.in_channels, block.conv.out_channels) < min_channels:
+        return None
     return _wrap(fuse_conv_bn_eval(block.conv, block.norm), block.act)
 
 
-def _replacement(child: nn.Module, pool_as_conv: bool) -> nn.Module | None:
-    return _fused_block(child) or _wrap(child) or _pool2d(child, pool_as_conv)
+def _replacement(child: nn.Module, pool_as_conv: bool, min_channels: int) -> nn.Module | None:
+    if type(child) is nn.Conv3d:
+        return _wrap(child, None, min_channels)
+    return _fused_block(child, min_channels) or _pool2d(child, pool_as_conv)
 
 
-def _rewrite(parent: nn.Module, counts: dict, pool_as_conv: bool) -> None:
+def _rewrite(parent: nn.Module, counts: dict, pool_as_conv: bool, min_channels: int) -> None:
     for name, child in list(parent.named_children()):
-        new = _replacement(child, pool_as_conv)
+        new = _replacement(child, pool_as_conv, min_channels)
         if new is None:
-            counts["kept_3d"] += type(child) in (nn.Conv3d, nn.ConvTranspose3d)
-            _rewrite(child, counts, pool_as_conv)
+            if type(child) in (nn.Conv3d, nn.ConvTranspose3d):
+                thin = conv_kind(child) is not None and max(child.in_channels, child.out_channels) < min_channels
+                counts["kept_thin" if thin else "kept_3d"] += 1
+            _rewrite(child, counts, pool_as_conv, min_channels)
             continue
         setattr(parent, name, new)
         if isinstance(new, FramePool):
@@ -181,14 +197,17 @@ def _rewrite(parent: nn.Module, counts: dict, pool_as_conv: bool) -> None:
         counts["folded_norms"] += not isinstance(child, nn.Conv3d)
 
 
-def as_conv2d(module: nn.Module, pool_as_conv: bool = False) -> tuple[nn.Module, dict]:
-    """An eval-mode copy of `module` with every factorised Conv3d, its BatchNorm3d and (1,k,k) pooling in 2D.
+def as_conv2d(module: nn.Module, pool_as_conv: bool = False,
+              min_channels: int = MIN_2D_CHANNELS) -> tuple[nn.Module, dict]:
+    """An eval-mode copy of `module` with its factorised Conv3ds, their BatchNorm3ds and (1,k,k) pooling in 2D.
 
-    `pool_as_conv` turns average pools into depthwise convs (for int8; see `FramePool`). Returns (rewritten
-    copy, counts {"frame_convs", "time_convs", "pools", "pools_as_conv", "folded_norms", "kept_3d"}), which
-    the export manifest records. The original module is not modified (weights are copied).
+    `pool_as_conv` turns average pools into depthwise convs (for int8; see `FramePool`). A factorised conv
+    with fewer than `min_channels` channels on both sides stays 3D (`MIN_2D_CHANNELS`; 1 rewrites all).
+    Returns (rewritten copy, counts {"frame_convs", "time_convs", "pools", "pools_as_conv", "folded_norms",
+    "kept_3d", "kept_thin"}), which the export manifest records. The original module is not modified.
     """
     out = copy.deepcopy(module).eval()
-    counts = {"frame_convs": 0, "time_convs": 0, "pools": 0, "pools_as_conv": 0, "folded_norms": 0, "kept_3d": 0}
-    _rewrite(out, counts, pool_as_conv)
+    counts = {"frame_convs": 0, "time_convs": 0, "pools": 0, "pools_as_conv": 0, "folded_norms": 0, "kept_3d": 0,
+              "kept_thin": 0}
+    _rewrite(out, counts, pool_as_conv, min_channels)
     return out, counts

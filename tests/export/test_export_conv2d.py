@@ -11,6 +11,7 @@ from edgerppg.export.conv2d import FrameConv, FramePool, TimeConv, as_conv2d, co
 from edgerppg.export.exporter import ExportOptions, export_module
 from edgerppg.export.parity import synthetic_clips
 from edgerppg.models import MODELS, create_model
+from edgerppg.models.blocks import ConvNormAct
 from edgerppg.spec import ClipSpec
 
 SMALL = ClipSpec(frames=16, height=32, width=32)
@@ -49,11 +50,27 @@ def test_rewritten_deploy_form_equals_the_original(name, pool_as_conv):
 
 def test_rppgnet_keeps_no_3d_conv_or_batch_norm():
     model = _randomise_norms(create_model("rppgnet", "tiny", clip=SMALL.to_dict()))
-    rewritten, counts = as_conv2d(model.deploy(), pool_as_conv=True)
+    rewritten, counts = as_conv2d(model.deploy(), pool_as_conv=True, min_channels=1)
     kinds = {type(m) for m in rewritten.modules()}
     assert nn.Conv3d not in kinds and nn.BatchNorm3d not in kinds and nn.AvgPool3d not in kinds
     assert counts["kept_3d"] == 0 and counts["pools_as_conv"] == 1 and counts["pools"] == 0
     assert counts["folded_norms"] == sum(isinstance(m, nn.BatchNorm3d) for m in model.modules())
+
+
+def test_thin_convs_stay_3d():
+    """Fewer than MIN_2D_CHANNELS channels on both sides: kept 3D (ONNX Runtime's 2D kernels pad channels to 8)."""
+    model = nn.Sequential(nn.Conv3d(3, 8, (1, 5, 5), padding=(0, 2, 2)), nn.Conv3d(8, 1, (3, 1, 1), padding=(1, 0, 0)),
+                          nn.Conv3d(1, 3, (1, 3, 3), padding=(0, 1, 1)), nn.Conv3d(3, 2, 1)).eval()
+    rewritten, counts = as_conv2d(model)
+    assert [type(m) for m in rewritten] == [FrameConv, TimeConv, nn.Conv3d, nn.Conv3d]
+    assert counts == {**counts, "frame_convs": 1, "time_convs": 1, "kept_thin": 2, "kept_3d": 0}
+    assert as_conv2d(model, min_channels=1)[1]["kept_thin"] == 0
+    x = torch.randn(1, 3, 6, 10, 10)
+    with torch.no_grad():
+        torch.testing.assert_close(rewritten(x), model(x), atol=1e-5, rtol=1e-5)
+    block = ConvNormAct(2, 4, (1, 3, 3))  # a thin conv -> BatchNorm3d block keeps its norm, unfolded
+    rewritten, counts = as_conv2d(nn.Sequential(block).eval())
+    assert counts["kept_thin"] == 1 and counts["folded_norms"] == 0
 
 
 @pytest.mark.parametrize("conv, kind", [
@@ -69,7 +86,7 @@ def test_rppgnet_keeps_no_3d_conv_or_batch_norm():
 def test_each_conv_kind_is_exact(conv, kind):
     assert conv_kind(conv) == kind
     model = nn.Sequential(conv).eval()
-    rewritten, _ = as_conv2d(model)
+    rewritten, _ = as_conv2d(model, min_channels=1)
     assert isinstance(rewritten[0], {"frame": FrameConv, "time": TimeConv, None: nn.Conv3d}[kind])
     x = torch.randn(2, 4, 9, 10, 12)
     with torch.no_grad():
