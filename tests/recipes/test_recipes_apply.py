@@ -2,6 +2,7 @@
 verified density in the saved file, recipe hash in the manifest, no partial file on interrupt, one-line errors."""
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -116,3 +117,27 @@ def test_groups_choose_the_fine_tuning_data_and_validation_keeps_every_group(syn
     assert {r.group for r in cascade.recordings} == {"raw", "x264-250k"}  # the originals come as pair partners
     with pytest.raises(EdgeRPPGError, match=r"no data group 'mpeg4' \(it has raw, x264-250k\); fix --groups"):
         apply_mod._data(model, synth_dir, 0.34, 0, ["mpeg4"])
+
+
+def test_per_subnetwork_recipe_narrows_stven_and_keeps_rppgnet_channels(synth_dir, tmp_path):
+    """recipes/stven-structured-snip-10x.yaml's prune stages on a tiny cascade: STVEN loses channels until the
+    cascade runs >= 2.2x fewer MACs, rPPGNet keeps every channel, SNIP's 40% applies to what is left."""
+    import yaml
+
+    shipped = yaml.safe_load((Path(__file__).parents[2] / "recipes" / "stven-structured-snip-10x.yaml").read_text())
+    stages = [s for s in shipped["stages"] if "prune" in s]
+    for s in stages:
+        s["prune"].update(calibration_batches=1, batch=1)
+    recipe = tmp_path / "r.yaml"
+    recipe.write_text(yaml.safe_dump({"name": "per-subnetwork", "stages": stages}))
+    model = create_model("cascade", "tiny")
+    ckpt = tmp_path / "dense.safetensors"
+    save_checkpoint(ckpt, model)
+    result = apply_recipe(load_recipe(recipe), ckpt, synth_dir, tmp_path / "10x.safetensors")
+    from edgerppg.models import load_checkpoint
+
+    pruned, _ = load_checkpoint(tmp_path / "10x.safetensors")
+    assert pruned.rppgnet.arch_config() == model.rppgnet.arch_config()
+    assert sum(p.numel() for p in pruned.stven.parameters()) < 0.1 * sum(p.numel() for p in model.stven.parameters())
+    assert result.totals["macs_before"] / result.totals["macs"] >= 2.2
+    assert result.sparsity["density"] == pytest.approx(0.40, abs=1e-3)

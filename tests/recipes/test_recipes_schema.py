@@ -26,7 +26,7 @@ def test_shipped_recipes_are_valid(path):
 
 def test_shipped_set_is_complete():
     names = {p.stem for p in SHIPPED}
-    assert {"snip-10x", "n2nskip-10x", "structured-10x", "structured-snip-10x"} <= names
+    assert {"snip-10x", "n2nskip-10x", "structured-10x", "structured-snip-10x", "stven-structured-snip-10x"} <= names
 
 
 @pytest.mark.parametrize(
