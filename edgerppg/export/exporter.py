@@ -97,8 +97,9 @@ def onnx_outputs(path: Path, input_names: list[str], example: tuple, chunks: lis
 
 def norm_hint(deploy, clip: np.ndarray) -> str:
     """Name the usual culprits when parity fails: InstanceNorm with running stats (pytorch #72057), or dead
-    channels (variance below eps) entering an InstanceNorm, which unstructured pruning leaves behind: their
-    normalised output is float rounding noise, so torch and any runtime legitimately disagree."""
+    channels (a constant, variance below eps) entering an InstanceNorm, which unstructured pruning leaves
+    behind: their normalised output is float rounding noise, so torch and any runtime legitimately disagree.
+    Channels of exact zeros are not counted: they normalise to exact zeros in every runtime."""
     import torch
 
     norms = {n: m for n, m in deploy.named_modules() if type(m).__name__.startswith("InstanceNorm")}
@@ -111,9 +112,12 @@ def norm_hint(deploy, clip: np.ndarray) -> str:
 
     def hook(name, m):
         def fn(_, inputs, __):
-            var = inputs[0].detach().float().var(dim=tuple(range(2, inputs[0].dim())))
-            if int((var < m.eps).sum()):
-                dead[name] = int((var < m.eps).sum())
+            x = inputs[0].detach().float()
+            dims = tuple(range(2, x.dim()))
+            # a channel of exact zeros (all-zero weights, no bias) normalises to exact zeros everywhere: harmless
+            bad = int(((x.var(dim=dims) < m.eps) & (x.abs().amax(dim=dims) > 0)).sum())
+            if bad:
+                dead[name] = bad
         return fn
 
     handles = [m.register_forward_hook(hook(n, m)) for n, m in norms.items()]

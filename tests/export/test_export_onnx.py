@@ -179,6 +179,9 @@ def test_parity_hint_names_dead_channels_before_instance_norm():
     assert "2 channels reach InstanceNorm" in hint and "variance below eps" in hint
     assert "running stats" in norm_hint(ToyRPPG(width=4, norm="instance_running"), synthetic_clips(CLIP, 1))
     assert "nothing was written" in norm_hint(ToyRPPG(width=4), synthetic_clips(CLIP, 1))
+    with torch.no_grad():
+        model.conv1.bias[:2] = 0  # exact zeros normalise to exact zeros: not a culprit
+    assert "2 channels" not in norm_hint(model, synthetic_clips(CLIP, 1))
 
 
 def test_int8_export_calibrates_on_recorded_clips(tmp_path):
