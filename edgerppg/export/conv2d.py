@@ -128,8 +128,12 @@ def conv_kind(conv: nn.Module) -> str | None:
 MIN_2D_CHANNELS = 8
 
 
+def _thin(conv: nn.Module, min_channels: int) -> bool:
+    return max(conv.in_channels, conv.out_channels) < min_channels
+
+
 def _wrap(conv: nn.Conv3d, act: nn.Module | None = None, min_channels: int = 1) -> nn.Module | None:
-    if max(conv.in_channels, conv.out_channels) < min_channels:
+    if _thin(conv, min_channels):
         return None
     kind = conv_kind(conv)
     if kind == "time":
@@ -169,7 +173,7 @@ def _fused_block(block: nn.Module, min_channels: int) -> nn.Module | None:
 
     if not isinstance(block, ConvNormAct) or type(block.norm) is not nn.BatchNorm3d or conv_kind(block.conv) is None:
         return None
-    if max(block.conv.in_channels, block.conv.out_channels) < min_channels:
+    if _thin(block.conv, min_channels):
         return None
     return _wrap(fuse_conv_bn_eval(block.conv, block.norm), block.act)
 
@@ -185,7 +189,7 @@ def _rewrite(parent: nn.Module, counts: dict, pool_as_conv: bool, min_channels: 
         new = _replacement(child, pool_as_conv, min_channels)
         if new is None:
             if type(child) in (nn.Conv3d, nn.ConvTranspose3d):
-                thin = conv_kind(child) is not None and max(child.in_channels, child.out_channels) < min_channels
+                thin = conv_kind(child) is not None and _thin(child, min_channels)
                 counts["kept_thin" if thin else "kept_3d"] += 1
             _rewrite(child, counts, pool_as_conv, min_channels)
             continue
