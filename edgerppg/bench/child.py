@@ -1,4 +1,5 @@
-"""Subprocess entry point: measure one artifact in a fresh interpreter (`python -m edgerppg.bench.child JOB OUT`).
+"""Subprocess entry point: measure one artifact in a fresh interpreter (`python -m edgerppg.bench.child JOB OUT
+[serve]`); with `serve` it times one repeat per "time" line on stdin (an interleaved run, `bench.run`).
 
 JOB is `{"path", "spec"}` written by `bench.run._run_child`; OUT receives the `ArtifactResult` as JSON, or
 `{"error": message}` with exit code 2 for a user error. A fresh process makes the RSS peak (and the kernel's
@@ -12,7 +13,26 @@ import sys
 from dataclasses import asdict
 
 
-def main(job_path: str, out_path: str) -> int:
+#: prefix of the lines an interleaved child answers with on stdout (other output there is ignored)
+REPLY = "@edgerppg-bench"
+
+
+def _say(word: str) -> None:
+    sys.stdout.write(f"{REPLY} {word}\n")
+    sys.stdout.flush()
+
+
+def _rounds():
+    """The parent's schedule (`bench.run._run_interleaved`): one round per "time" line, until "finish"."""
+    _say("ready")
+    for line in sys.stdin:
+        if line.strip() != "time":
+            return
+        yield
+        _say("timed")
+
+
+def main(job_path: str, out_path: str, mode: str = "once") -> int:
     from edgerppg.atomic import write_json
     from edgerppg.bench.run import BenchSpec, measure_artifact
     from edgerppg.errors import EdgeRPPGError
@@ -21,7 +41,7 @@ def main(job_path: str, out_path: str) -> int:
     spec = job["spec"]
     spec["methods"] = tuple(spec.get("methods", ()))
     try:
-        result = measure_artifact(job["path"], BenchSpec(**spec))
+        result = measure_artifact(job["path"], BenchSpec(**spec), rounds=_rounds() if mode == "serve" else None)
     except EdgeRPPGError as exc:
         write_json(out_path, {"error": str(exc)})
         return 2
@@ -30,4 +50,4 @@ def main(job_path: str, out_path: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1], sys.argv[2]))
+    sys.exit(main(*sys.argv[1:]))

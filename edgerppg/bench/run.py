@@ -36,6 +36,7 @@ class BenchSpec:
     iters: int = 30
     repeats: int = 3
     isolate: bool = True  # one fresh subprocess per artifact
+    interleave: bool = True  # isolated CPU runs: the artifacts' repeats take turns (`_run_interleaved`)
     methods: tuple[str, ...] = ("pos", "chrom")  # classical rows in the accuracy table
     window: float = 10.0
     seed: int = 0
@@ -69,12 +70,15 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     for p in paths:
         if not Path(p).exists():
             raise EdgeRPPGError(f"{p}: no such artifact or checkpoint; export one with `edgerppg export` or check the path")
-    results = []
-    with progress.task("bench", total=len(paths)) as bar:
-        for p in paths:
-            bar.update(status=Path(p).name)
-            results.append(_run_child(p, spec) if spec.isolate else measure_artifact(p, spec))
-            bar.advance()
+    if spec.isolate and spec.interleave and spec.device == "cpu" and len(paths) > 1:
+        results = _run_interleaved(paths, spec)
+    else:
+        results = []
+        with progress.task("bench", total=len(paths)) as bar:
+            for p in paths:
+                bar.update(status=Path(p).name)
+                results.append(_run_child(p, spec) if spec.isolate else measure_artifact(p, spec))
+                bar.advance()
     classical = classical_rows(spec) if spec.data else {}
     env = environment()
     env["threads"] = spec.threads
@@ -86,18 +90,25 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     return BenchReport(results=results, environment=env, settings=settings, classical=classical)
 
 
-def measure_artifact(path: str | Path, spec: BenchSpec) -> ArtifactResult:
-    """Open, time, measure and (optionally) score one artifact in this process."""
+def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> ArtifactResult:
+    """Open, time, measure and (optionally) score one artifact in this process.
+
+    `rounds`: None times `spec.repeats` repeats back to back; an iterable runs one warmed-up repeat per item
+    (`timing.time_rounds`), which is how an interleaved child follows its parent's schedule."""
     from edgerppg.bench.figures import model_figures
     from edgerppg.bench.memory import MemorySampler
-    from edgerppg.bench.timing import time_backend
+    from edgerppg.bench.timing import time_backend, time_rounds
 
     opener = resolve(spec.opener)
     with MemorySampler(isolated=spec.isolate, device=spec.device) as mem:
         backend = opener(path, backend=spec.backend, device=spec.device, threads=spec.threads)
         with backend:
-            latency = time_backend(backend, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
-                                   repeats=spec.repeats, seed=spec.seed)
+            if rounds is None:
+                latency = time_backend(backend, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
+                                       repeats=spec.repeats, seed=spec.seed)
+            else:
+                latency = time_rounds(backend, rounds, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
+                                      seed=spec.seed)
             name = getattr(backend, "name", None) or spec.backend or "auto"
             described = backend.describe() if hasattr(backend, "describe") else {}
             providers = list(described.get("providers") or getattr(backend, "providers", None) or [])
@@ -162,7 +173,17 @@ def classical_rows(spec: BenchSpec) -> dict[str, dict]:
 # The child imports the edgerppg this process runs, not one that happens to sit in the working directory
 # (`python -m` puts the cwd first on sys.path: a bench started inside another checkout timed that code).
 _CHILD = (f"import sys; sys.path.insert(0, {str(Path(__file__).resolve().parents[2])!r}); "
-          "from edgerppg.bench.child import main; sys.exit(main(sys.argv[1], sys.argv[2]))")
+          "from edgerppg.bench.child import main; sys.exit(main(*sys.argv[1:]))")
+
+
+def _child_result(path, returncode: int, out: Path, stderr: str) -> ArtifactResult:
+    """The child's ArtifactResult, or its failure as a one-line EdgeRPPGError."""
+    if returncode == 2 and out.exists():
+        raise EdgeRPPGError(json.loads(out.read_text())["error"])
+    if returncode != 0 or not out.exists():
+        tail = stderr.strip().splitlines()[-1:] or ["no output"]
+        raise EdgeRPPGError(f"{path}: benchmark subprocess failed ({tail[0]}); re-run with --no-isolate to see the traceback")
+    return ArtifactResult.from_dict(json.loads(out.read_text()))
 
 
 def _run_child(path, spec: BenchSpec) -> ArtifactResult:
@@ -173,9 +194,82 @@ def _run_child(path, spec: BenchSpec) -> ArtifactResult:
         env = dict(os.environ, EDGERPPG_PROGRESS="0")
         proc = subprocess.run([sys.executable, "-c", _CHILD, str(job), str(out)], env=env, capture_output=True,
                               text=True)
-        if proc.returncode == 2 and out.exists():
-            raise EdgeRPPGError(json.loads(out.read_text())["error"])
-        if proc.returncode != 0 or not out.exists():
-            tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
-            raise EdgeRPPGError(f"{path}: benchmark subprocess failed ({tail[0]}); re-run with --no-isolate to see the traceback")
-        return ArtifactResult.from_dict(json.loads(out.read_text()))
+        return _child_result(path, proc.returncode, out, proc.stderr or proc.stdout)
+
+
+class _Child:
+    """One artifact's interpreter in an interleaved run, driven line by line over its stdin/stdout
+    (`bench.child.serve`): it opens its backend and says "ready", times one repeat per "time" and says
+    "timed", and on "finish" closes the timing, runs the accuracy pass and writes its result."""
+
+    def __init__(self, path, spec: BenchSpec, tmp: Path, i: int):
+        from edgerppg.bench.child import REPLY
+
+        self.path, self.reply = path, REPLY
+        job, self.out, self.err_path = tmp / f"job{i}.json", tmp / f"result{i}.json", tmp / f"stderr{i}.txt"
+        job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
+        env = dict(os.environ, EDGERPPG_PROGRESS="0")
+        with open(self.err_path, "w") as err:
+            self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(job), str(self.out), "serve"], env=env,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+
+    def send(self, command: str) -> None:
+        try:
+            self.proc.stdin.write(command + "\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            self.fail()
+
+    def expect(self, word: str) -> None:
+        for line in self.proc.stdout:  # anything else a library prints to stdout is skipped
+            if line.strip() == f"{self.reply} {word}":
+                return
+        self.fail()
+
+    def fail(self):
+        self.proc.wait()
+        _child_result(self.path, self.proc.returncode or 1, self.out, self.err_path.read_text())
+        raise EdgeRPPGError(f"{self.path}: benchmark subprocess stopped answering; re-run with --no-interleave")
+
+    def finish(self) -> ArtifactResult:
+        try:
+            self.proc.communicate("finish\n")  # also drains stdout while the accuracy pass runs
+        except (BrokenPipeError, OSError):
+            self.proc.wait()
+        return _child_result(self.path, self.proc.returncode, self.out, self.err_path.read_text())
+
+
+def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
+    """One process per artifact, all open at once, taking turns: repeat r of every artifact runs before repeat
+    r + 1 of any. On a shared machine the load of other tenants drifts over tens of seconds; back-to-back
+    repeats put one artifact's whole measurement in one such stretch (a fresh-clone pipeline run timed its 10x
+    at 1.6x its usual latency and dense ORT at its usual one, a minute apart), taking turns spreads every
+    stretch over all of them, so the ratios between rows hold. Only one process computes at a time; the others
+    wait on a pipe. Accuracy passes run one after another at the end."""
+    from edgerppg import progress
+
+    with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
+        children: list[_Child] = []
+        try:
+            with progress.task("bench (interleaved)", total=len(paths) * (spec.repeats + 1)) as bar:
+                for i, p in enumerate(paths):
+                    children.append(_Child(p, spec, Path(tmp), i))
+                for child in children:
+                    child.expect("ready")
+                for r in range(spec.repeats):
+                    for child in children:
+                        bar.update(status=f"repeat {r + 1}: {Path(child.path).name}")
+                        child.send("time")
+                        child.expect("timed")
+                        bar.advance()
+                results = []
+                for child in children:
+                    bar.update(status=f"accuracy: {Path(child.path).name}")
+                    results.append(child.finish())
+                    bar.advance()
+                return results
+        finally:
+            for child in children:
+                if child.proc.poll() is None:
+                    child.proc.kill()
+                    child.proc.wait()

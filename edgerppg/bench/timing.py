@@ -15,7 +15,7 @@ median of repeat medians instead of one lucky or unlucky run.
 from __future__ import annotations
 
 import time
-from typing import Callable, Mapping
+from typing import Callable, Iterable, Mapping
 
 import numpy as np
 
@@ -104,3 +104,27 @@ def time_backend(backend, *, batch: int = 1, warmup: int = 5, iters: int = 30, r
                                 sync=sync, split=split, on_iter=on_iter)
     frames = next(iter(inputs.values())).shape[2] if inputs else backend.spec.frames
     return latency_stats(runs, batch=batch, frames=int(frames), warmup=warmup, split_ms=split_ms)
+
+
+def time_rounds(backend, rounds: Iterable, *, batch: int = 1, warmup: int = 5, iters: int = 30,
+                seed: int = 0) -> LatencyStats:
+    """`time_backend` with one repeat per item of `rounds`, each after its own `warmup` calls.
+
+    For interleaved benchmarks (`bench.run`, one process per artifact taking turns): `rounds` is advanced by
+    the caller's schedule (a parent process's "time" commands), and another artifact ran since the last
+    repeat, so caches and branch predictors are cold again: every repeat is warmed up like the first.
+    """
+    inputs = make_inputs(backend, batch=batch, seed=seed)
+    sync = getattr(backend, "synchronize", None)
+    split = getattr(backend, "last_split_ms", None)
+    runs: list[list[float]] = []
+    splits: list[dict] = []
+    for _ in rounds:
+        run, split_ms = time_calls(lambda: backend.infer(inputs), warmup, iters, 1, sync=sync, split=split)
+        runs += run
+        splits += [split_ms] if split_ms else []
+    if not runs:
+        raise EdgeRPPGError("bench: no timing round was run; the interleaved schedule ended before the first repeat")
+    merged = {k: float(np.mean([s[k] for s in splits])) for k in splits[0]} if splits else None
+    frames = next(iter(inputs.values())).shape[2] if inputs else backend.spec.frames
+    return latency_stats(runs, batch=batch, frames=int(frames), warmup=warmup, split_ms=merged)

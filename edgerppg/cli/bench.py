@@ -22,6 +22,8 @@ def bench_cmd(
     repeats: int = typer.Option(3, "--repeats", help="Repeats; the gate compares their median p50."),
     methods: str = typer.Option("pos,chrom", "--methods", help="Classical rows in the accuracy table ('' for none)."),
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Measure each artifact in a fresh process."),
+    interleave: bool = typer.Option(True, "--interleave/--no-interleave",
+                                    help="Isolated CPU runs: the artifacts take turns, repeat by repeat."),
     json_out: str = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for stdout)."),
     md_out: Path = typer.Option(None, "--md", help="Write a Markdown report here."),
     plots: Path = typer.Option(None, "--plots", help="Write PNG plots into this directory."),
@@ -36,7 +38,7 @@ def bench_cmd(
 
     base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
     spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,
-                     warmup=warmup, iters=iters, repeats=repeats, isolate=isolate,
+                     warmup=warmup, iters=iters, repeats=repeats, isolate=isolate, interleave=interleave,
                      methods=tuple(m for m in methods.split(",") if m))
     report = benchmark([str(a) for a in artifacts], spec)
     written = []

@@ -182,7 +182,7 @@ def engine_stage(ctx) -> dict:
 
 
 @stage_kind("bench", artifacts=[], data=None, methods=["pos"], batch=1, threads=None, warmup=3, iters=10,
-            repeats=3, device="cpu", isolate=True, plots=True)
+            repeats=3, device="cpu", isolate=True, interleave=True, plots=True)
 def bench_stage(ctx) -> dict:
     """`bench.run.benchmark` over the listed artifacts ({path, name, backend}); report.json/.md + plots."""
     from edgerppg.bench.report import to_markdown
@@ -202,6 +202,7 @@ def bench_stage(ctx) -> dict:
     for i, (backend, items) in enumerate(groups.items()):
         spec = BenchSpec(backend=backend, device=p["device"], data=p["data"], batch=p["batch"], threads=p["threads"],
                          warmup=p["warmup"], iters=p["iters"], repeats=p["repeats"], isolate=p["isolate"],
+                         interleave=p["interleave"],
                          methods=tuple(p["methods"]) if i == 0 else (),
                          labels={e["path"]: e.get("name") or Path(e["path"]).name for e in items})
         report = benchmark([e["path"] for e in items], spec)

@@ -131,3 +131,33 @@ def test_isolated_child_runs_this_edgerppg_not_one_in_the_working_directory(tmp_
     monkeypatch.chdir(decoy.parent)
     spec = BenchSpec(opener="bench_fakes:open_fake", isolate=True, iters=2, repeats=1, warmup=0)
     assert benchmark([artifact], spec).results[0].memory.isolated
+
+
+def test_interleaved_artifacts_take_turns_repeat_by_repeat(tmp_path, monkeypatch):
+    """Two isolated artifacts: repeat r of both runs before repeat r + 1 of either, each after its warm-up;
+    the results are those of each artifact, in order, with every repeat timed."""
+    here = os.path.dirname(__file__)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    log = tmp_path / "calls.log"
+    monkeypatch.setenv("EDGERPPG_FAKE_LOG", str(log))
+    a, b = write_fake(tmp_path / "a", width=16), write_fake(tmp_path / "b", width=32, layers=2)
+    spec = BenchSpec(opener="bench_fakes:open_fake", isolate=True, iters=2, repeats=3, warmup=1, methods=())
+    report = benchmark([a, b], spec)
+    calls = log.read_text().split()
+    assert calls == (["16"] * 3 + ["32"] * 3) * 3  # (1 warm-up + 2 timed) per repeat, taking turns
+    assert [r.path for r in report.results] == [str(a), str(b)]
+    assert all(r.latency.repeats == 3 and len(r.latency.samples_ms) == 6 and r.memory.isolated for r in report.results)
+    assert report.settings["interleave"] is True
+    log.unlink()
+    benchmark([a, b], BenchSpec(**{**spec.__dict__, "interleave": False}))
+    assert log.read_text().split() == ["16"] * 7 + ["32"] * 7  # one warm-up, then 3 x 2 back to back
+
+
+def test_interleaved_run_reports_a_failing_artifact_in_one_line(tmp_path, monkeypatch):
+    here = os.path.dirname(__file__)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    good, bad = write_fake(tmp_path / "good"), tmp_path / "bad"
+    bad.mkdir()  # no fake.json: the child's opener fails
+    spec = BenchSpec(opener="bench_fakes:open_fake", isolate=True, iters=1, repeats=2, warmup=0, methods=())
+    with pytest.raises(EdgeRPPGError, match="bad: benchmark subprocess failed"):
+        benchmark([good, bad], spec)
