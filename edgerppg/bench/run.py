@@ -199,8 +199,8 @@ def _run_child(path, spec: BenchSpec) -> ArtifactResult:
 
 class _Child:
     """One artifact's interpreter in an interleaved run, driven line by line over its stdin/stdout
-    (`bench.child.serve`): it opens its backend and says "ready", times one repeat per "time" and says
-    "timed", and on "finish" closes the timing, runs the accuracy pass and writes its result."""
+    (`bench.child.main` in serve mode): it opens its backend and says "ready", times one repeat per "time"
+    and says "timed", and on "finish" closes the timing, runs the accuracy pass and writes its result."""
 
     def __init__(self, path, spec: BenchSpec, tmp: Path, i: int):
         from edgerppg.bench.child import REPLY
