@@ -186,14 +186,18 @@ def _child_result(path, returncode: int, out: Path, stderr: str) -> ArtifactResu
     return ArtifactResult.from_dict(json.loads(out.read_text()))
 
 
+def _child_command(path, spec: BenchSpec, job: Path, out: Path, *mode: str) -> tuple[list[str], dict]:
+    """Write the child's job file; return its argv (`bench.child.main JOB OUT [mode]`) and environment."""
+    job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
+    return [sys.executable, "-c", _CHILD, str(job), str(out), *mode], dict(os.environ, EDGERPPG_PROGRESS="0")
+
+
 def _run_child(path, spec: BenchSpec) -> ArtifactResult:
     """Measure one artifact in a fresh interpreter; its errors come back as one-line EdgeRPPGErrors."""
     with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
-        job, out = Path(tmp) / "job.json", Path(tmp) / "result.json"
-        job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
-        env = dict(os.environ, EDGERPPG_PROGRESS="0")
-        proc = subprocess.run([sys.executable, "-c", _CHILD, str(job), str(out)], env=env, capture_output=True,
-                              text=True)
+        out = Path(tmp) / "result.json"
+        argv, env = _child_command(path, spec, Path(tmp) / "job.json", out)
+        proc = subprocess.run(argv, env=env, capture_output=True, text=True)
         return _child_result(path, proc.returncode, out, proc.stderr or proc.stdout)
 
 
@@ -206,12 +210,11 @@ class _Child:
         from edgerppg.bench.child import REPLY
 
         self.path, self.reply = path, REPLY
-        job, self.out, self.err_path = tmp / f"job{i}.json", tmp / f"result{i}.json", tmp / f"stderr{i}.txt"
-        job.write_text(json.dumps({"path": str(path), "spec": asdict(spec)}))
-        env = dict(os.environ, EDGERPPG_PROGRESS="0")
+        self.out, self.err_path = tmp / f"result{i}.json", tmp / f"stderr{i}.txt"
+        argv, env = _child_command(path, spec, tmp / f"job{i}.json", self.out, "serve")
         with open(self.err_path, "w") as err:
-            self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(job), str(self.out), "serve"], env=env,
-                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err, text=True)
+            self.proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=err,
+                                         text=True)
 
     def send(self, command: str) -> None:
         try:

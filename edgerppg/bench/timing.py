@@ -94,16 +94,20 @@ def latency_stats(runs: list[list[float]], *, batch: int, frames: int, warmup: i
     )
 
 
+def _timed_call(backend, batch: int, seed: int) -> tuple[Callable[[], object], dict, int]:
+    """`backend.infer` on seeded clips, its sync/split hooks (as `time_calls` keywords) and frames per clip."""
+    inputs = make_inputs(backend, batch=batch, seed=seed)
+    hooks = {"sync": getattr(backend, "synchronize", None), "split": getattr(backend, "last_split_ms", None)}
+    frames = next(iter(inputs.values())).shape[2] if inputs else backend.spec.frames
+    return (lambda: backend.infer(inputs)), hooks, int(frames)
+
+
 def time_backend(backend, *, batch: int = 1, warmup: int = 5, iters: int = 30, repeats: int = 3,
                  seed: int = 0, on_iter: Callable[[], None] | None = None) -> LatencyStats:
     """Time `backend.infer` on seeded clips of the backend's clip spec at `batch`."""
-    inputs = make_inputs(backend, batch=batch, seed=seed)
-    sync = getattr(backend, "synchronize", None)
-    split = getattr(backend, "last_split_ms", None)
-    runs, split_ms = time_calls(lambda: backend.infer(inputs), warmup, iters, repeats,
-                                sync=sync, split=split, on_iter=on_iter)
-    frames = next(iter(inputs.values())).shape[2] if inputs else backend.spec.frames
-    return latency_stats(runs, batch=batch, frames=int(frames), warmup=warmup, split_ms=split_ms)
+    call, hooks, frames = _timed_call(backend, batch, seed)
+    runs, split_ms = time_calls(call, warmup, iters, repeats, on_iter=on_iter, **hooks)
+    return latency_stats(runs, batch=batch, frames=frames, warmup=warmup, split_ms=split_ms)
 
 
 def time_rounds(backend, rounds: Iterable, *, batch: int = 1, warmup: int = 5, iters: int = 30,
@@ -114,17 +118,14 @@ def time_rounds(backend, rounds: Iterable, *, batch: int = 1, warmup: int = 5, i
     the caller's schedule (a parent process's "time" commands), and another artifact ran since the last
     repeat, so caches and branch predictors are cold again: every repeat is warmed up like the first.
     """
-    inputs = make_inputs(backend, batch=batch, seed=seed)
-    sync = getattr(backend, "synchronize", None)
-    split = getattr(backend, "last_split_ms", None)
+    call, hooks, frames = _timed_call(backend, batch, seed)
     runs: list[list[float]] = []
     splits: list[dict] = []
     for _ in rounds:
-        run, split_ms = time_calls(lambda: backend.infer(inputs), warmup, iters, 1, sync=sync, split=split)
+        run, split_ms = time_calls(call, warmup, iters, 1, **hooks)
         runs += run
         splits += [split_ms] if split_ms else []
     if not runs:
         raise EdgeRPPGError("bench: no timing round was run; the interleaved schedule ended before the first repeat")
     merged = {k: float(np.mean([s[k] for s in splits])) for k in splits[0]} if splits else None
-    frames = next(iter(inputs.values())).shape[2] if inputs else backend.spec.frames
-    return latency_stats(runs, batch=batch, frames=int(frames), warmup=warmup, split_ms=merged)
+    return latency_stats(runs, batch=batch, frames=frames, warmup=warmup, split_ms=merged)

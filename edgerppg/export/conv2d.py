@@ -132,9 +132,7 @@ def _thin(conv: nn.Module, min_channels: int) -> bool:
     return max(conv.in_channels, conv.out_channels) < min_channels
 
 
-def _wrap(conv: nn.Conv3d, act: nn.Module | None = None, min_channels: int = 1) -> nn.Module | None:
-    if _thin(conv, min_channels):
-        return None
+def _wrap(conv: nn.Conv3d, act: nn.Module | None = None) -> nn.Module | None:
     kind = conv_kind(conv)
     if kind == "time":
         return TimeConv(_conv2d(conv, (0, 1)).requires_grad_(False), act)  # kernel (kt, 1): W's 1 squeezed
@@ -180,7 +178,7 @@ def _fused_block(block: nn.Module, min_channels: int) -> nn.Module | None:
 
 def _replacement(child: nn.Module, pool_as_conv: bool, min_channels: int) -> nn.Module | None:
     if type(child) is nn.Conv3d:
-        return _wrap(child, None, min_channels)
+        return None if _thin(child, min_channels) else _wrap(child)
     return _fused_block(child, min_channels) or _pool2d(child, pool_as_conv)
 
 

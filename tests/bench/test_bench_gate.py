@@ -1,5 +1,6 @@
 """`edgerppg bench --baseline` gate, `edgerppg compare`, and the JSON schema, on real numpy models."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -149,7 +150,7 @@ def test_interleaved_artifacts_take_turns_repeat_by_repeat(tmp_path, monkeypatch
     assert all(r.latency.repeats == 3 and len(r.latency.samples_ms) == 6 and r.memory.isolated for r in report.results)
     assert report.settings["interleave"] is True
     log.unlink()
-    benchmark([a, b], BenchSpec(**{**spec.__dict__, "interleave": False}))
+    benchmark([a, b], dataclasses.replace(spec, interleave=False))
     assert log.read_text().split() == ["16"] * 7 + ["32"] * 7  # one warm-up, then 3 x 2 back to back
 
 
