@@ -50,7 +50,7 @@ def recipe_prune_stage(path: Path = RECIPE) -> dict:
 def structured_10x(model):
     """Channel-prune `model` in place like recipes/structured-10x.yaml (its mac_ratio and exclude), but with
     magnitude channel scores: SNIP needs data, and latency depends only on the widths."""
-    from edgerppg.prune.structured import prune_channels
+    from edgerppg.prune.structured import ChannelBudget, prune_channels
 
     stage = recipe_prune_stage()
 
@@ -59,8 +59,8 @@ def structured_10x(model):
 
     example = list(model.example_inputs(1))
     example[0] = example[0][:, :, :16]
-    return prune_channels(model, tuple(example), scores, macs, float(stage.get("mac_ratio", 10)),
-                          exclude=stage.get("exclude"))
+    return prune_channels(model, tuple(example), scores, macs,
+                          ChannelBudget(float(stage.get("mac_ratio", 10)), exclude=stage.get("exclude")))
 
 
 @pytest.fixture(scope="session")

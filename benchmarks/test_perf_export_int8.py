@@ -64,7 +64,7 @@ def rppgnet_onnx(tmp_path_factory):
 @pytest.mark.parametrize("precision", ["fp32", "int8"])
 def test_rppgnet_ort_latency(benchmark, rppgnet_onnx, precision, variant):
     from edgerppg.export.parity import synthetic_clips
-    from edgerppg.runtime.ort_backend import make_session
+    from edgerppg.export.session import make_session
 
     clip = rppgnet_onnx["clip"]
     manifest = rppgnet_onnx["manifests"][precision]
@@ -84,7 +84,7 @@ def test_rppgnet_int8_speedup_interleaved(benchmark, rppgnet_onnx, variant):
     import time
 
     from edgerppg.export.parity import synthetic_clips
-    from edgerppg.runtime.ort_backend import make_session
+    from edgerppg.export.session import make_session
 
     threads = int(os.environ.get("EDGERPPG_BENCH_THREADS", "1"))
     sessions = {p: make_session(rppgnet_onnx[p], threads=threads) for p in ("fp32", "int8")}

@@ -41,7 +41,7 @@ def test_sliding_hr(benchmark, rgb):
 
 def test_model_overlap_add(benchmark):
     """ModelPredictor's clip cutting + overlap-add around a trivial infer (the part that is not the model)."""
-    from edgerppg.bench.accuracy import ModelPredictor
+    from edgerppg.predict.predictors import ModelPredictor
     from edgerppg.spec import ClipSpec
 
     spec = ClipSpec(frames=64, height=64, width=64)

@@ -63,11 +63,11 @@ def _magnitude(model) -> dict:
 
 def _prune_10x(model) -> dict:
     from edgerppg.prune.report import layer_macs, total_macs
-    from edgerppg.prune.structured import prune_channels
+    from edgerppg.prune.structured import ChannelBudget, prune_channels
 
     stage = _prune_stage()
-    return prune_channels(model, _short(model.example_inputs(1)), _magnitude, total_macs, stage["mac_ratio"],
-                          exclude=stage["exclude"], cost_fn=layer_macs)
+    return prune_channels(model, _short(model.example_inputs(1)), _magnitude, total_macs,
+                          ChannelBudget(stage["mac_ratio"], exclude=stage["exclude"]), cost_fn=layer_macs)
 
 
 @pytest.fixture(scope="session")

@@ -12,9 +12,9 @@ import json
 import sys
 from dataclasses import asdict
 
-
-#: prefix of the lines an interleaved child answers with on stdout (other output there is ignored)
-REPLY = "@edgerppg-bench"
+from edgerppg.atomic import write_json
+from edgerppg.bench.run import REPLY, BenchSpec, measure_artifact
+from edgerppg.errors import EdgeRPPGError
 
 
 def _say(word: str) -> None:
@@ -33,10 +33,6 @@ def _rounds():
 
 
 def main(job_path: str, out_path: str, mode: str = "once") -> int:
-    from edgerppg.atomic import write_json
-    from edgerppg.bench.run import BenchSpec, measure_artifact
-    from edgerppg.errors import EdgeRPPGError
-
     job = json.loads(open(job_path).read())
     spec = job["spec"]
     spec["methods"] = tuple(spec.get("methods", ()))

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from edgerppg.bench.results import ModelFigures
+from edgerppg.export import macs
 
 _BUFFERS = ("running_mean", "running_var", "num_batches_tracked")  # state, not parameters
 _MODEL_FILES = ("model.onnx", "model.onnx.data", "model.engine", "model.plan")
@@ -114,14 +115,12 @@ def _count_macs(path: Path) -> int | None:
 
 
 def _from_onnx(path: Path, counter: str):
-    """`bench.onnx_macs.<counter>(model.onnx)` for an ONNX file or export dir; None when there is no readable graph."""
+    """`export.macs.<counter>(model.onnx)` for an ONNX file or export dir; None when there is no readable graph."""
     onnx_path = path / "model.onnx" if path.is_dir() else path
     if onnx_path.suffix != ".onnx" or not onnx_path.exists():
         return None
     try:
-        from edgerppg.bench import onnx_macs
-
-        return getattr(onnx_macs, counter)(onnx_path)
+        return getattr(macs, counter)(onnx_path)
     except Exception:  # onnx missing or an unreadable graph: the backend reports the file itself
         return None
 

@@ -30,7 +30,7 @@ COMPARE_METRICS = (
 
 
 def overall_metric(accuracy: dict | None, key: str = "mae"):
-    """One metric over all data from a `bench.accuracy.evaluate` result (per-window level preferred)."""
+    """One metric over all data from a `predict.evaluate.evaluate` result (per-window level preferred)."""
     if not accuracy:
         return None
     for path in (("overall", "window"), ("overall", "per_window"), ("window", "all"), ("per_window", "all"),

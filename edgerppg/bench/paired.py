@@ -8,7 +8,7 @@ windows of one subject are not independent — the same face, skin tone and hear
 contains 0 says the data cannot tell the two models apart; one entirely below +0.5 says the model is within
 0.5 bpm of the reference on this data.
 
-Reads only the `windows` lists that `bench.accuracy.evaluate` stores, so saved bench JSON renders too.
+Reads only the `windows` lists that `predict.evaluate.evaluate` stores, so saved bench JSON renders too.
 """
 
 from __future__ import annotations
@@ -50,3 +50,26 @@ def paired_difference(windows: list[dict], reference: list[dict], group: str | N
     return {"delta_mae": delta, "ci_low": lo, "ci_high": hi, "level": level, "windows": len(keys),
             "subjects": len(subjects), "mae": float(np.mean([a[k] for k in keys])),
             "mae_reference": float(np.mean([r[k] for k in keys]))}
+
+
+def reference_result(report):
+    """The artifact others are compared with: the slowest p50 (the dense model, in a dense-vs-pruned run)."""
+    return max(report.results, key=lambda r: r.latency.median_p50_ms or 0.0, default=None)
+
+
+def paired_rows(report) -> list[dict]:
+    """Per group (then "all"): each other artifact's and classical method's MAE minus the reference artifact's,
+    on the windows both measured, with a subject-bootstrap interval (`paired_difference`)."""
+    ref = reference_result(report)
+    ref_windows = (ref.accuracy or {}).get("windows") if ref is not None else None
+    if not ref_windows:
+        return []
+    named = [(r.name, r.accuracy) for r in report.results if r is not ref] + list(report.classical.items())
+    groups = sorted({w["group"] for w in ref_windows})
+    rows = []
+    for group in groups + (["all"] if len(groups) > 1 else []):
+        for method, acc in named:
+            d = paired_difference((acc or {}).get("windows") or [], ref_windows, None if group == "all" else group)
+            if d is not None:
+                rows.append({"group": group, "method": method, **d})
+    return rows

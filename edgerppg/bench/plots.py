@@ -14,6 +14,7 @@ import numpy as np
 from edgerppg.atomic import atomic_path
 from edgerppg.bench.results import BenchReport
 from edgerppg.errors import require
+from edgerppg.signal.hr import heart_rate, power_spectrum
 
 
 def _plt():
@@ -105,7 +106,6 @@ def pulse_and_spectrum(report: BenchReport, path: Path, band=(0.7, 3.0)) -> str 
     example = next((r.example for r in report.results if r.example), None)
     if not example:
         return None
-    from edgerppg.signal.hr import heart_rate, power_spectrum
 
     pulse, fps = np.asarray(example["pulse"], float), float(example["fps"])
     freqs, power = power_spectrum(pulse, fps, band=band)

@@ -10,7 +10,12 @@ against) with a subject-bootstrap 95% interval (`bench.paired`).
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from edgerppg.atomic import atomic_path
 from edgerppg.bench.gate import overall_metric
+from edgerppg.bench.paired import paired_rows, reference_result
+from edgerppg.bench.plots import write_plots
 from edgerppg.bench.results import BenchReport
 
 METRIC_KEYS = ("mae", "rmse", "mape", "r", "within5", "sd", "n")
@@ -36,11 +41,6 @@ PAIRED_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", 
                   ("mae_reference", "reference MAE", ".2f"), ("delta_mae", "difference", "+.2f"),
                   ("ci_low", "95% CI low", "+.2f"), ("ci_high", "95% CI high", "+.2f"), ("windows", "windows", "d"),
                   ("subjects", "subjects", "d"))
-
-
-def reference_result(report: BenchReport):
-    """The artifact others are compared with: the slowest p50 (the dense model, in a dense-vs-pruned run)."""
-    return max(report.results, key=lambda r: r.latency.median_p50_ms or 0.0, default=None)
 
 
 def latency_rows(report: BenchReport) -> list[dict]:
@@ -114,26 +114,6 @@ def accuracy_rows(report: BenchReport, level: str = "window") -> list[dict]:
                                                 **{k: metrics.get(k) for k in METRIC_KEYS}})
     order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
     return [row for g in order for row in table[g]]
-
-
-def paired_rows(report: BenchReport) -> list[dict]:
-    """Per group (then "all"): each other artifact's and classical method's MAE minus the reference artifact's,
-    on the windows both measured, with a subject-bootstrap interval (bench.paired.paired_difference)."""
-    from edgerppg.bench.paired import paired_difference
-
-    ref = reference_result(report)
-    ref_windows = (ref.accuracy or {}).get("windows") if ref is not None else None
-    if not ref_windows:
-        return []
-    named = [(r.name, r.accuracy) for r in report.results if r is not ref] + list(report.classical.items())
-    groups = sorted({w["group"] for w in ref_windows})
-    rows = []
-    for group in groups + (["all"] if len(groups) > 1 else []):
-        for method, acc in named:
-            d = paired_difference((acc or {}).get("windows") or [], ref_windows, None if group == "all" else group)
-            if d is not None:
-                rows.append({"group": group, "method": method, **d})
-    return rows
 
 
 def _fmt(value, spec) -> str:
@@ -214,3 +194,27 @@ def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:
     for p in plots or []:
         lines += ["", f"![{p}]({p})"]
     return "\n".join(lines) + "\n"
+
+
+def write_report(report: BenchReport, json_path: str | Path | None = None, md_path: str | Path | None = None,
+                 plots_dir: str | Path | None = None) -> list[str]:
+    """Write a bench run's files (each atomically): the PNG plots, the JSON (`BenchReport.save`) and the Markdown
+    report, which links the plots relative to itself when they sit under its folder. Returns the paths written."""
+    plots = write_plots(report, plots_dir) if plots_dir else []
+    written = list(plots)
+    if json_path:
+        report.save(json_path)
+        written.append(str(json_path))
+    if md_path:
+        links = [_relative(p, Path(md_path).parent) for p in plots]
+        with atomic_path(md_path) as tmp:
+            tmp.write_text(to_markdown(report, links))
+        written.append(str(md_path))
+    return written
+
+
+def _relative(path: str, folder: Path) -> str:
+    try:
+        return str(Path(path).resolve().relative_to(folder.resolve()))
+    except ValueError:
+        return str(path)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 
+from edgerppg.atomic import write_json
+from edgerppg.bench.paired import paired_rows
 from edgerppg.errors import EdgeRPPGError
 
 SCHEMA = "edgerppg-bench/1"
@@ -79,7 +81,7 @@ class ArtifactResult:
     memory: MemoryStats
     figures: ModelFigures
     providers: list[str] = field(default_factory=list)
-    accuracy: dict | None = None  # bench.accuracy.evaluate() output for this artifact, when --data was given
+    accuracy: dict | None = None  # predict.evaluate.evaluate() output for this artifact, when --data was given
     example: dict | None = None  # one predicted pulse {"subject", "fps", "pulse", "true_hr_bpm"} for the plots
 
     @classmethod
@@ -104,8 +106,6 @@ class BenchReport:
     def to_dict(self) -> dict:
         """The fields, plus "paired": the report's MAE differences from the reference artifact with their
         intervals (derived from the windows, so a consumer of the JSON need not recompute them; not read back)."""
-        from edgerppg.bench.report import paired_rows
-
         return {**asdict(self), "paired": paired_rows(self)}
 
     @classmethod
@@ -137,8 +137,6 @@ class BenchReport:
         return cls.from_dict(data, source=str(path))
 
     def save(self, path: str | Path) -> None:
-        from edgerppg.atomic import write_json
-
         write_json(path, self.to_dict())
 
 

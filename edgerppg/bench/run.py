@@ -4,7 +4,7 @@ One artifact at a time, each (by default) in a fresh Python subprocess (`python 
 so its peak RSS is its own and one backend's threads or arenas do not slow the next. The child opens the
 artifact through `runtime.open_backend` (or the factory named in `BenchSpec.opener`), times it with
 `bench.timing`, samples memory with `bench.memory`, reads figures from the manifest, and, when a data
-directory is given, measures HR error through `runtime.predict.load_predictor` + `bench.accuracy.evaluate`.
+directory is given, measures HR error through `runtime.predict.load_predictor` + `predict.evaluate.evaluate`.
 The classical POS/CHROM rows are computed once in the parent, on the same recordings.
 """
 
@@ -19,8 +19,16 @@ import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgerppg import progress
+from edgerppg.bench.figures import model_figures
+from edgerppg.bench.memory import MemorySampler, gpu_info
 from edgerppg.bench.results import ArtifactResult, BenchReport
+from edgerppg.bench.timing import time_backend, time_rounds
+from edgerppg.data import load_dataset
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.manifest import environment
+from edgerppg.predict.evaluate import evaluate
+from edgerppg.predict.predictors import ClassicalPredictor
 
 
 @dataclass
@@ -44,6 +52,10 @@ class BenchSpec:
     predictor: str = "edgerppg.runtime.predict:load_predictor"
     example: bool = True  # keep one predicted pulse for the plots
     labels: dict[str, str] = field(default_factory=dict)  # path -> display name
+    backends: dict[str, str] = field(default_factory=dict)  # path -> backend, where it differs from `backend`
+
+    def backend_for(self, path) -> str | None:
+        return self.backends.get(str(path), self.backend)
 
     def validate(self) -> None:
         if self.batch < 1 or self.iters < 1 or self.repeats < 1 or self.warmup < 0:
@@ -63,9 +75,6 @@ def resolve(target: str):
 
 def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     """Measure every artifact in `paths` and the classical methods on `spec.data`."""
-    from edgerppg import progress
-    from edgerppg.manifest import environment
-
     spec.validate()
     for p in paths:
         if not Path(p).exists():
@@ -83,10 +92,10 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     env = environment()
     env["threads"] = spec.threads
     if spec.device.startswith("cuda"):
-        from edgerppg.bench.memory import gpu_info
-
         env["gpu"] = gpu_info()
-    settings = {k: v for k, v in asdict(spec).items() if k not in ("labels",)}
+    settings = {k: v for k, v in asdict(spec).items() if k not in ("labels", "backends")}
+    if spec.backends:
+        settings["backend"] = "per artifact"
     return BenchReport(results=results, environment=env, settings=settings, classical=classical)
 
 
@@ -95,13 +104,9 @@ def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> Artifact
 
     `rounds`: None times `spec.repeats` repeats back to back; an iterable runs one warmed-up repeat per item
     (`timing.time_rounds`), which is how an interleaved child follows its parent's schedule."""
-    from edgerppg.bench.figures import model_figures
-    from edgerppg.bench.memory import MemorySampler
-    from edgerppg.bench.timing import time_backend, time_rounds
-
     opener = resolve(spec.opener)
     with MemorySampler(isolated=spec.isolate, device=spec.device) as mem:
-        backend = opener(path, backend=spec.backend, device=spec.device, threads=spec.threads)
+        backend = opener(path, backend=spec.backend_for(path), device=spec.device, threads=spec.threads)
         with backend:
             if rounds is None:
                 latency = time_backend(backend, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
@@ -109,7 +114,7 @@ def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> Artifact
             else:
                 latency = time_rounds(backend, rounds, batch=spec.batch, warmup=spec.warmup, iters=spec.iters,
                                       seed=spec.seed)
-            name = getattr(backend, "name", None) or spec.backend or "auto"
+            name = getattr(backend, "name", None) or spec.backend_for(path) or "auto"
             described = backend.describe() if hasattr(backend, "describe") else {}
             providers = list(described.get("providers") or getattr(backend, "providers", None) or [])
     result = ArtifactResult(
@@ -123,8 +128,6 @@ def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> Artifact
 
 
 def load_recordings(data: str):
-    from edgerppg.data import load_dataset
-
     recordings = load_dataset(data)
     if not recordings:
         raise EdgeRPPGError(f"{data}: no recordings found; run `edgerppg synth {data}` or point --data at a dataset")
@@ -144,10 +147,8 @@ def accuracy_threads(spec: BenchSpec) -> int | None:
 
 def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
     """HR metrics of one artifact on `spec.data`, plus one example pulse for the plots."""
-    from edgerppg.bench.accuracy import evaluate
-
     recordings = load_recordings(spec.data)
-    predictor = resolve(spec.predictor)(path, backend=spec.backend, device=spec.device,
+    predictor = resolve(spec.predictor)(path, backend=spec.backend_for(path), device=spec.device,
                                         threads=accuracy_threads(spec))
     metrics = evaluate(recordings, predictor, window=spec.window)
     example = None
@@ -164,11 +165,12 @@ def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
 
 def classical_rows(spec: BenchSpec) -> dict[str, dict]:
     """POS/CHROM/GREEN on the same recordings, for the same table."""
-    from edgerppg.bench.accuracy import ClassicalPredictor, evaluate
-
     recordings = load_recordings(spec.data)
     return {m: evaluate(recordings, ClassicalPredictor(m), window=spec.window) for m in spec.methods}
 
+
+#: prefix of the lines an interleaved child answers with on stdout (other output there is ignored)
+REPLY = "@edgerppg-bench"
 
 # The child imports the edgerppg this process runs, not one that happens to sit in the working directory
 # (`python -m` puts the cwd first on sys.path: a bench started inside another checkout timed that code).
@@ -207,8 +209,6 @@ class _Child:
     and says "timed", and on "finish" closes the timing, runs the accuracy pass and writes its result."""
 
     def __init__(self, path, spec: BenchSpec, tmp: Path, i: int):
-        from edgerppg.bench.child import REPLY
-
         self.path, self.reply = path, REPLY
         self.out, self.err_path = tmp / f"result{i}.json", tmp / f"stderr{i}.txt"
         argv, env = _child_command(path, spec, tmp / f"job{i}.json", self.out, "serve")
@@ -249,8 +249,6 @@ def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
     at 1.6x its usual latency and dense ORT at its usual one, a minute apart), taking turns spreads every
     stretch over all of them, so the ratios between rows hold. Only one process computes at a time; the others
     wait on a pipe. Accuracy passes run one after another at the end."""
-    from edgerppg import progress
-
     with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
         children: list[_Child] = []
         try:

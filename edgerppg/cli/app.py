@@ -9,6 +9,9 @@ from typing import Annotated, Optional
 import typer
 from rich.console import Console
 
+from edgerppg import progress
+from edgerppg.atomic import _json_default
+
 app = typer.Typer(
     name="edgerppg",
     help="Heart-rate-from-video models to the edge: synth, train, prune, export, bench.",
@@ -29,8 +32,6 @@ err_console = Console(stderr=True)
 
 def print_json(obj) -> None:
     """Print a result as JSON on stdout (numbers stay numbers)."""
-    from edgerppg.atomic import _json_default
-
     sys.stdout.write(json.dumps(obj, indent=2, default=_json_default) + "\n")
     sys.stdout.flush()
 
@@ -41,6 +42,4 @@ def _root(
 ) -> None:
     """edgerppg: heart-rate-from-video models to the edge."""
     if quiet:
-        from edgerppg import progress
-
         progress.set_enabled(False)

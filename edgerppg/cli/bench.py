@@ -6,6 +6,10 @@ from pathlib import Path
 
 import typer
 
+from edgerppg.bench.gate import check_regression
+from edgerppg.bench.report import rich_tables, write_report
+from edgerppg.bench.results import BenchReport
+from edgerppg.bench.run import BenchSpec, benchmark
 from edgerppg.cli.app import app, console, err_console, print_json
 
 
@@ -31,29 +35,13 @@ def bench_cmd(
     max_regression: float = typer.Option(0.10, "--max-regression", help="Allowed slow-down of p50 / rise of MAE (0.10 = 10%)."),
 ) -> None:
     """Benchmark artifacts: latency (mean/SD/p50/p90/p99), FPS, memory, model figures, HR error."""
-    from edgerppg.bench.gate import check_regression
-    from edgerppg.bench.report import rich_tables, to_markdown
-    from edgerppg.bench.results import BenchReport
-    from edgerppg.bench.run import BenchSpec, benchmark
-
     base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
     spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,
                      warmup=warmup, iters=iters, repeats=repeats, isolate=isolate, interleave=interleave,
                      methods=tuple(m for m in methods.split(",") if m))
     report = benchmark([str(a) for a in artifacts], spec)
-    written = []
-    if plots:
-        from edgerppg.bench.plots import write_plots
-
-        written = write_plots(report, plots)
-    if json_out and json_out != "-":
-        report.save(json_out)
-    if md_out:
-        from edgerppg.atomic import atomic_path
-
-        rel = [str(Path(p).resolve().relative_to(md_out.resolve().parent)) if _under(p, md_out) else p for p in written]
-        with atomic_path(md_out) as tmp:
-            tmp.write_text(to_markdown(report, rel))
+    write_report(report, json_path=json_out if json_out and json_out != "-" else None, md_path=md_out,
+                 plots_dir=plots)
     if json_out == "-":
         print_json(report.to_dict())
     else:
@@ -68,10 +56,3 @@ def bench_cmd(
             raise typer.Exit(1)
         err_console.print(f"no regression beyond {max_regression:.0%} against {baseline}")
 
-
-def _under(path: str, md: Path) -> bool:
-    try:
-        Path(path).resolve().relative_to(md.resolve().parent)
-        return True
-    except ValueError:
-        return False

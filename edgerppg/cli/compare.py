@@ -6,6 +6,8 @@ from pathlib import Path
 
 import typer
 
+from edgerppg.bench.gate import compare_reports
+from edgerppg.bench.results import BenchReport
 from edgerppg.cli.app import app, console, print_json
 
 
@@ -17,9 +19,6 @@ def compare_cmd(
 ) -> None:
     """Side-by-side table of two `edgerppg bench --json` results; ratio = B / A."""
     from rich.table import Table
-
-    from edgerppg.bench.gate import compare_reports
-    from edgerppg.bench.results import BenchReport
 
     rows = compare_reports(BenchReport.load(a), BenchReport.load(b))
     if json_out:

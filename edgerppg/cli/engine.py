@@ -7,6 +7,9 @@ from pathlib import Path
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.export.engine import build_engine
+from edgerppg.export.trt_lint import check_trt
+from edgerppg.export.trtexec import EngineOptions
 
 
 @app.command("build-engine")
@@ -22,9 +25,6 @@ def build_engine_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the engine manifest as JSON."),
 ) -> None:
     """Build a TensorRT engine with the Python API, or trtexec when only that is installed."""
-    from edgerppg.export.engine import build_engine
-    from edgerppg.export.trtexec import EngineOptions
-
     options = EngineOptions(fp16=fp16, int8=int8, sparse_weights=sparse_weights, workspace_mb=workspace,
                             max_batch=max_batch)
     result = build_engine(artifact, out, options, calib)
@@ -44,8 +44,6 @@ def check_trt_cmd(
 ) -> None:
     """Lint an export for TensorRT without TensorRT: ops, shapes, int64 weights, Q/DQ zero points, names."""
     from rich.table import Table
-
-    from edgerppg.export.trt_lint import check_trt
 
     report = check_trt(artifact, trt_version)
     if json_out:

@@ -7,6 +7,10 @@ from pathlib import Path
 import typer
 
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
+from edgerppg.data import load_dataset
+from edgerppg.predict.evaluate import accuracy_table
+from edgerppg.predict.predictors import ClassicalPredictor
+from edgerppg.runtime.predict import load_predictor
 
 
 @app.command("eval")
@@ -24,14 +28,9 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (table rows plus every window and subject)."),
 ) -> None:
     """Evaluate HR error of classical methods and models side by side, one row per predictor x data group."""
-    from edgerppg.bench.accuracy import ClassicalPredictor, accuracy_table
-    from edgerppg.data import load_dataset
-
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:
-        from edgerppg.runtime.predict import load_predictor
-
         predictors += [load_predictor(str(m), backend=None, device="cpu") for m in models]
     table = accuracy_table(recordings, predictors, window, step, band, estimator)
     if json_out:

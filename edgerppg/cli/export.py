@@ -7,6 +7,8 @@ from pathlib import Path
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.errors import EdgeRPPGError
+from edgerppg.export.exporter import ExportOptions, export_checkpoint
 
 
 def _batch(value: str) -> int | str:
@@ -15,8 +17,6 @@ def _batch(value: str) -> int | str:
     try:
         return int(value)
     except ValueError:
-        from edgerppg.errors import EdgeRPPGError
-
         raise EdgeRPPGError(f"--batch {value!r}: give a positive integer or 'dynamic'") from None
 
 
@@ -41,8 +41,6 @@ def export_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
 ) -> None:
     """Export a checkpoint's deploy form to ONNX and check it against torch (tensor error and HR)."""
-    from edgerppg.export.exporter import ExportOptions, export_checkpoint
-
     options = ExportOptions(precision=precision, sparse=sparse, batch=_batch(batch), opset=opset, exporter=exporter,
                             calib=str(calib) if calib else None, calib_clips=calib_clips,
                             int8_activations=int8_activations, target=target, conv2d=conv2d,

@@ -6,8 +6,15 @@ from pathlib import Path
 
 import typer
 
+from edgerppg.atomic import atomic_path
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
-from edgerppg.errors import EdgeRPPGError
+from edgerppg.errors import EdgeRPPGError, require
+from edgerppg.predict.live import live_hr, open_stream
+from edgerppg.predict.predictors import ClassicalPredictor
+from edgerppg.predict.video import video_hr
+from edgerppg.runtime.predict import load_predictor
+from edgerppg.signal.filters import prepare
+from edgerppg.signal.hr import power_spectrum
 
 
 @app.command("hr")
@@ -28,14 +35,10 @@ def hr_cmd(
     refresh: float = typer.Option(1.0, "--refresh", help="Live: seconds between HR updates."),
 ) -> None:
     """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second)."""
-    from edgerppg.bench.accuracy import ClassicalPredictor
-
     live = camera is not None or follow is not None
     if live == (video is not None):
         raise EdgeRPPGError("give either a VIDEO file or one of --camera / --follow; see edgerppg hr --help")
     if model is not None:
-        from edgerppg.runtime.predict import load_predictor
-
         predictor = load_predictor(str(model), backend=None, device="cpu")
     else:
         predictor = ClassicalPredictor(method, crop="auto" if live else crop)
@@ -43,7 +46,6 @@ def hr_cmd(
         _live(camera if camera is not None else follow, predictor, crop, window, refresh, duration, band, estimator,
               json_out)
         return
-    from edgerppg.bench.accuracy import video_hr
 
     result = video_hr(video, predictor, crop, window, step, band, estimator)
     if plot is not None:
@@ -72,8 +74,6 @@ def _render(result: dict, samples: int) -> None:
 
 
 def _live(source, predictor, crop, window, refresh, duration, band, estimator, json_out) -> None:
-    from edgerppg.bench.accuracy import live_hr, open_stream
-
     frames, fps = open_stream(source, duration)
     crop = "haar" if crop == "auto" else crop
     for update in live_hr(frames, fps, predictor, crop, window, refresh, band, estimator):
@@ -89,11 +89,6 @@ def _live(source, predictor, crop, window, refresh, duration, band, estimator, j
 def _save_plot(result: dict, out: Path) -> None:
     """Pulse signal (top) and its power spectrum with the HR peak marked (bottom), like Fig. 2 of Yu et al."""
     import numpy as np
-
-    from edgerppg.atomic import atomic_path
-    from edgerppg.errors import require
-    from edgerppg.signal.filters import prepare
-    from edgerppg.signal.hr import power_spectrum
 
     matplotlib = require("matplotlib", "plot")
     matplotlib.use("Agg")

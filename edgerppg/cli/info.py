@@ -5,14 +5,13 @@ from __future__ import annotations
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.manifest import environment
 
 
 @app.command("env")
 def env_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
     """Show edgerppg's environment: CPU, cores, memory and package versions."""
     from rich.table import Table
-
-    from edgerppg.manifest import environment
 
     env = environment()
     if json_out:

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.recipes import apply_recipe, load_recipe
 
 
 @app.command("prune")
@@ -26,8 +27,6 @@ def prune_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the per-layer table and HR metrics as JSON."),
 ) -> None:
     """Prune (SNIP, N2NSkip, magnitude, random, structured), fine-tune with masks kept, verify and save."""
-    from edgerppg.recipes import apply_recipe, load_recipe
-
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
     result = apply_recipe(load_recipe(recipe), ckpt, data, out, device=device, val_fraction=val_fraction, seed=seed,
                           groups=names)

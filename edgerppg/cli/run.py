@@ -7,18 +7,17 @@ from pathlib import Path
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.pipeline import run_pipeline
 
 
 @app.command("run")
 def run_cmd(
-    recipe: Path = typer.Argument(..., help="Pipeline recipe, e.g. recipes/pipeline-default.yaml."),
+    recipe: Path = typer.Argument(..., help="Pipeline file, e.g. pipelines/default.yaml."),
     run_dir: Path = typer.Option(None, "--run-dir", help="Where stage artifacts go (default: the recipe's run_dir)."),
     force: list[str] = typer.Option([], "--force", help="Re-run this stage (and those after it) even if unchanged."),
     json_out: bool = typer.Option(False, "--json", help="Print the stage summary as JSON."),
 ) -> None:
-    """Run a pipeline recipe; stages whose inputs' hashes are unchanged are skipped."""
-    from edgerppg.pipeline import run_pipeline
-
+    """Run a pipeline; stages whose inputs' hashes are unchanged are skipped."""
     summary = run_pipeline(recipe, run_dir=run_dir, force=tuple(force))
     if json_out:
         print_json(summary)

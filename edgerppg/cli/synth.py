@@ -7,6 +7,7 @@ from pathlib import Path
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.data.synth import synthesize
 
 
 def _split(text: str) -> list[str]:
@@ -27,8 +28,6 @@ def synth_cmd(
 ) -> None:
     """Synthesise face videos whose skin carries a known blood-volume pulse (UBFC-style layout + manifest.json)."""
     from rich.table import Table
-
-    from edgerppg.data.synth import synthesize
 
     manifest = synthesize(out_dir, subjects, seconds, fps, size, _split(codec), _split(bitrate), seed)
     if json_out:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Optional
-
-import enum
 
 import typer
 
 from edgerppg.cli.app import app, console, print_json
 from edgerppg.train.kinds import KINDS
+from edgerppg.train.run import TrainSpec, train_model
 
 # choices come from the registry (importing edgerppg.train.kinds does not import torch)
 Kind = enum.Enum("Kind", {name: name for name in KINDS.names()}, type=str)
@@ -48,12 +48,11 @@ def train_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
 ) -> None:
     """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
-    from edgerppg.train.run import train_model
-
-    result = train_model(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr,
-                         batch=batch, seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
-                         spectral=spectral, target=target, schedule=schedule,
-                         groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
+    spec = TrainSpec(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr, batch=batch,
+                     seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
+                     spectral=spectral, target=target, schedule=schedule,
+                     groups=[g.strip() for g in groups.split(",") if g.strip()] if groups else None)
+    result = train_model(spec)
     if json_out:
         print_json(result)
         return

@@ -1,7 +1,7 @@
 """From recordings to model clips: one preprocessing path for training and inference.
 
 `prepare_frames` crops the face, resizes to the model's input and resamples to the model's frame rate;
-ClipDataset (training) and bench.accuracy.ModelPredictor (inference) both call it, so a model sees the
+ClipDataset (training) and predict.predictors.ModelPredictor (inference) both call it, so a model sees the
 same pixels in training and in deployment. Prepared frames are cached in memory (and optionally as .npz
 files) because training walks the same recordings for many epochs.
 
@@ -26,10 +26,12 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerppg.atomic import atomic_path
 from edgerppg.data.face import crop_faces
 from edgerppg.data.recording import Recording
 from edgerppg.data.skin import skin_masks
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.signal.hr import heart_rate
 from edgerppg.spec import ClipSpec, compression_label
 
 _CACHE: "OrderedDict[str, tuple[np.ndarray, np.ndarray]]" = OrderedDict()
@@ -50,8 +52,6 @@ def fundamental(pulse: np.ndarray, fps: float, hr_bpm: float | None) -> np.ndarr
     `hr_bpm` is the recording's mean HR; None: the spectral peak of the pulse itself (signal.hr).
     """
     from scipy.signal import butter, sosfiltfilt
-
-    from edgerppg.signal.hr import heart_rate
 
     f0 = (hr_bpm if hr_bpm else heart_rate(pulse, fps)) / 60.0
     lo, hi = FUNDAMENTAL_BAND[0] * f0, min(FUNDAMENTAL_BAND[1] * f0, 0.45 * fps)
@@ -101,8 +101,6 @@ def prepare_frames(recording: Recording, spec: ClipSpec, cache_dir: str | Path |
         bvp = np.interp(t_dst, t_src, bvp).astype(np.float32) if len(bvp) else np.zeros(len(idx), np.float32)
         value = (np.ascontiguousarray(crops[idx]), bvp)
         if npz is not None:
-            from edgerppg.atomic import atomic_path
-
             npz.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(npz) as tmp:
                 with open(tmp, "wb") as f:

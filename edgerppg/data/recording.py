@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerppg.data.video import read_image_folder, read_video
+
 
 @dataclass
 class Recording:
@@ -25,8 +27,6 @@ class Recording:
 
     def read_frames(self) -> np.ndarray:
         """uint8 RGB frames (N, H, W, 3); `meta["frame_range"]` = [start, stop) selects a part (MAHNOB)."""
-        from edgerppg.data.video import read_image_folder, read_video
-
         path = Path(self.video_path)
         start, stop = self.meta.get("frame_range", (0, None))
         if path.is_dir():

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerppg.data import load_dataset
+from edgerppg.data.clips import prepare_frames
 from edgerppg.errors import EdgeRPPGError
 
 
@@ -20,9 +22,6 @@ def calibration_clips(root: str | os.PathLike, clip, max_clips: int = 32, seed: 
     Clips are taken without overlap from every recording in turn (so all subjects and groups are
     represented), then a seeded subset is kept.
     """
-    from edgerppg.data import load_dataset
-    from edgerppg.data.clips import prepare_frames
-
     root = Path(root)
     if not root.exists():
         raise EdgeRPPGError(f"{root}: calibration directory not found; create one with `edgerppg synth --out {root}`")

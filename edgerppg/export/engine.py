@@ -7,8 +7,14 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from edgerppg.atomic import atomic_dir, write_json
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.export import tensorrt as T
+from edgerppg.export.artifact import model_file, read_manifest
+from edgerppg.export.bundle import engine_options_for
+from edgerppg.export.calib import calibration_clips
 from edgerppg.export.trtexec import EngineOptions
+from edgerppg.spec import ClipSpec
 
 
 def _gpu_without_python() -> dict:
@@ -29,11 +35,6 @@ def default_engine_dir(artifact: Path, options: EngineOptions) -> Path:
 def build_engine(artifact: str | os.PathLike, out: str | os.PathLike | None = None,
                  options: EngineOptions = EngineOptions(), calib: str | os.PathLike | None = None) -> dict:
     """Build a TensorRT engine from `artifact/model.onnx` into `out` (atomic); returns the engine manifest."""
-    from edgerppg.atomic import atomic_dir, write_json
-    from edgerppg.export import tensorrt as T
-    from edgerppg.runtime.artifact import model_file, read_manifest
-    from edgerppg.spec import ClipSpec
-
     artifact = Path(artifact)
     manifest = read_manifest(artifact)
     onnx_path = model_file(artifact, manifest.get("file", "model.onnx"))
@@ -46,7 +47,6 @@ def build_engine(artifact: str | os.PathLike, out: str | os.PathLike | None = No
     if options.int8 and not quantized:
         if not calib:
             raise EdgeRPPGError(f"{artifact}: --int8 on an fp32 export needs --calib DIR; or export with --precision int8")
-        from edgerppg.export.calib import calibration_clips
 
         clips = calibration_clips(calib, ClipSpec.from_dict(manifest["clip"]))
     with atomic_dir(out) as tmp:
@@ -65,8 +65,6 @@ def build_engine(artifact: str | os.PathLike, out: str | os.PathLike | None = No
 
 def _here_info() -> dict:
     """GPU and TensorRT of this machine, through pycuda/tensorrt when present, else nvidia-smi/trtexec."""
-    from edgerppg.export import tensorrt as T
-
     try:
         return T.device_info()
     except ImportError:
@@ -75,11 +73,6 @@ def _here_info() -> dict:
 
 def record_engine(artifact: str | os.PathLike, engine_dir: str | os.PathLike) -> dict:
     """Write `engine_dir/manifest.json` for an engine built by the bundle's trtexec script."""
-    from edgerppg.atomic import write_json
-    from edgerppg.export import tensorrt as T
-    from edgerppg.export.bundle import engine_options_for
-    from edgerppg.runtime.artifact import model_file, read_manifest
-
     manifest = read_manifest(artifact)
     engine = model_file(engine_dir, "model.engine")
     build = {"builder": "trtexec (build_engine.sh)"}

@@ -11,56 +11,18 @@ from __future__ import annotations
 
 import datetime as _dt
 import os
-from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
+from edgerppg.atomic import atomic_dir, write_json
 from edgerppg.errors import EdgeRPPGError
-
-FORMAT = "edgerppg-onnx/1"
-
-
-@dataclass(frozen=True)
-class ExportOptions:
-    """What to export; every field is recorded in the manifest."""
-
-    precision: str = "fp32"
-    sparse: bool = False
-    batch: int | str = 1  # an int, or "dynamic"
-    opset: int = 18  # dynamo exports opset 18 natively; TensorRT 8.6 needs 17 (--exporter torchscript --opset 17)
-    exporter: str = "dynamo"  # torch 2.13's default; "torchscript" is the legacy one
-    calib: str | None = None
-    calib_clips: int = 16
-    int8_activations: str = "u8"  # "s8" when the artifact is meant for TensorRT
-    conv2d: bool = True  # export factorised 3D convs as 2D ones (export/conv2d.py); same function, faster
-    ort_layout: bool = True  # u8 int8, static batch: save ONNX Runtime's CPU layout (export/ort_layout.py)
-    target: str | None = None
-    parity_clips: int = 4
-    seed: int = 0
-    hr_tol_bpm: float = 0.5
-
-    def validate(self) -> "ExportOptions":
-        from edgerppg.export.precision import PRECISIONS
-        from edgerppg.export.torch_export import EXPORTERS
-
-        PRECISIONS.get(self.precision)
-        EXPORTERS.get(self.exporter)
-        if self.target is not None:
-            from edgerppg.export.bundle import TARGETS
-
-            TARGETS.get(self.target)
-        if self.batch != "dynamic" and (not isinstance(self.batch, int) or self.batch < 1):
-            raise EdgeRPPGError(f"--batch {self.batch!r}: give a positive integer or 'dynamic'")
-        if not 7 <= self.opset <= 23:
-            raise EdgeRPPGError(f"--opset {self.opset}: choose an ONNX opset between 7 and 23 (18 is the default)")
-        if self.precision == "int8" and not self.calib:
-            raise EdgeRPPGError("--precision int8 needs --calib DIR (real clips to calibrate activation ranges)")
-        return self
-
-    @property
-    def dynamic(self) -> bool:
-        return self.batch == "dynamic"
+from edgerppg.export import steps
+from edgerppg.export.bundle import TARGETS
+from edgerppg.export.options import ExportOptions
+from edgerppg.export.parity import failure_message
+from edgerppg.export.session import make_session
+from edgerppg.manifest import sha256_file
 
 
 def _chunks(clips: np.ndarray, batch: int) -> list[np.ndarray]:
@@ -86,8 +48,6 @@ def torch_reference(deploy, example: tuple, chunks: list[np.ndarray]) -> np.ndar
 
 def onnx_outputs(path: Path, input_names: list[str], example: tuple, chunks: list[np.ndarray]) -> np.ndarray:
     """The exported graph's first output on each chunk, through the same ONNX Runtime session code as `ort`."""
-    from edgerppg.runtime.ort_backend import make_session
-
     session = make_session(path, device="cpu", threads=None)
     extras = {n: t.cpu().numpy()[:1] for n, t in zip(input_names[1:], example[1:])}
     return np.concatenate([
@@ -137,9 +97,6 @@ def norm_hint(deploy, clip: np.ndarray) -> str:
 def export_module(model, out: str | os.PathLike, options: ExportOptions = ExportOptions(),
                   source: dict | None = None) -> dict:
     """Export `model` (with `.spec`, `.deploy()`, `.example_inputs()`) into the artifact directory `out`."""
-    from edgerppg.atomic import atomic_dir, write_json
-    from edgerppg.export import steps
-
     options.validate()
     spec = model.spec
     deploy = model.deploy().eval()
@@ -154,15 +111,11 @@ def export_module(model, out: str | os.PathLike, options: ExportOptions = Export
         candidate = onnx_outputs(tmp / "model.onnx", list(spec.input_names), example, chunks)
         figures = steps.parity_figures(reference, candidate, spec.clip.fps, options)
         if not figures["passed"]:
-            from edgerppg.export.parity import failure_message
-
             raise EdgeRPPGError(failure_message(str((source or {}).get("checkpoint", spec.name)), figures,
                                                  norm_hint(deploy, clips)))
         manifest = steps.manifest(spec, options, info, figures, source, tmp / "model.onnx")
         manifest["created"] = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
         if options.target:
-            from edgerppg.export.bundle import TARGETS
-
             manifest["bundle"] = TARGETS.get(options.target)(tmp, manifest)
         write_json(tmp / "manifest.json", manifest)
     manifest["path"] = str(Path(out))
@@ -171,7 +124,6 @@ def export_module(model, out: str | os.PathLike, options: ExportOptions = Export
 
 def export_checkpoint(ckpt: str | os.PathLike, out: str | os.PathLike, options: ExportOptions = ExportOptions()) -> dict:
     """Load a checkpoint (weights + architecture manifest) and export its deploy form to `out`."""
-    from edgerppg.manifest import sha256_file
     from edgerppg.models.checkpoint import load_checkpoint
 
     options.validate()
@@ -189,7 +141,3 @@ def export_checkpoint(ckpt: str | os.PathLike, out: str | os.PathLike, options: 
         "transforms": ck.get("transforms", []),
     }
     return export_module(model, out, options, source)
-
-
-def options_dict(options: ExportOptions) -> dict:
-    return asdict(options)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerppg.atomic import atomic_path
 from edgerppg.errors import EdgeRPPGError, require
 
 # The narrowest index type wins; ONNX Runtime accepts these for sparse_initializer indices.
@@ -155,8 +156,6 @@ def _main(argv: list[str] | None = None) -> None:
     import sys
 
     import onnx
-
-    from edgerppg.atomic import atomic_path
 
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 3 or args[0] != "densify":

@@ -14,6 +14,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.predict.predictors import output_signals
+from edgerppg.signal.hr import heart_rate
 
 # Relative max-abs-error limits per precision; None = only the HR figure gates (INT8 is lossy by design).
 REL_TOLERANCE = {"fp32": 1e-3, "fp16": 5e-2, "int8": None}
@@ -45,21 +47,9 @@ def synthetic_clips(clip, n: int = 4, seed: int = 0) -> np.ndarray:
     return np.clip(out, 0.0, 1.0)
 
 
-def output_signals(y: np.ndarray) -> np.ndarray:
-    """The pulse signal(s) (B, T) an output carries: the rPPG itself, or the green mean of a video."""
-    y = np.asarray(y, dtype=np.float64)
-    if y.ndim == 2:
-        return y
-    if y.ndim == 5:  # (B, C, T, H, W): spatial mean of the green channel
-        return y[:, min(1, y.shape[1] - 1)].mean(axis=(2, 3))
-    raise EdgeRPPGError(f"parity: cannot read a pulse from an output of shape {y.shape}; expected (B,T) or (B,3,T,H,W)")
-
-
 def compare(reference: np.ndarray, candidate: np.ndarray, fps: float, precision: str = "fp32",
             hr_tol_bpm: float = HR_TOLERANCE_BPM) -> dict:
     """Parity figures of `candidate` against `reference` (same shape); `passed` says whether both gates hold."""
-    from edgerppg.signal.hr import heart_rate
-
     reference = np.asarray(reference, np.float64)
     candidate = np.asarray(candidate, np.float64)
     if reference.shape != candidate.shape:

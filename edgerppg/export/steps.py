@@ -7,12 +7,18 @@ from pathlib import Path
 import numpy as np
 
 from edgerppg.export import graph
+from edgerppg.export.calib import calibration_clips
+from edgerppg.export.macs import onnx_macs
+from edgerppg.export.options import FORMAT, options_dict
+from edgerppg.export.ort_layout import to_ort_layout
+from edgerppg.export.parity import compare, synthetic_clips
+from edgerppg.export.precision import PRECISIONS
+from edgerppg.export.torch_export import export_onnx, tidy, tidy_name
+from edgerppg.manifest import sha256_file, versions
 
 
 def parity_inputs(clip, options) -> np.ndarray:
     """Seeded synthetic clips for the parity check."""
-    from edgerppg.export.parity import synthetic_clips
-
     return synthetic_clips(clip, n=options.parity_clips, seed=options.seed)
 
 
@@ -60,10 +66,6 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
     import onnx
 
-    from edgerppg.bench.onnx_macs import onnx_macs
-    from edgerppg.export.precision import PRECISIONS
-    from edgerppg.export.torch_export import export_onnx, tidy, tidy_name
-
     raw, fp32 = tmp / ".raw.onnx", tmp / ".fp32.onnx"
     module, rewrite = export_form(deploy, options)
     export_onnx(module, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
@@ -75,8 +77,6 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
             "fp32_stats": graph.weight_stats(model), "rewrite": rewrite, "macs": onnx_macs(fp32)}
     calib = None
     if options.precision == "int8":
-        from edgerppg.export.calib import calibration_clips
-
         calib = calibration_clips(options.calib, spec.clip, options.calib_clips, options.seed)
         info["calibration_source"] = str(options.calib)
     extras = {n: t.cpu().numpy()[:1] for n, t in zip(list(spec.input_names)[1:], example[1:])}
@@ -84,8 +84,6 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
         fp32, tmp / "model.onnx", calib=calib, input_name=spec.input_names[0], extra_inputs=extras,
         activations=options.int8_activations)
     if uses_ort_layout(options):
-        from edgerppg.export.ort_layout import to_ort_layout
-
         qdq = tmp / ".qdq.onnx"
         (tmp / "model.onnx").rename(qdq)
         b = int(options.batch)
@@ -103,8 +101,6 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
 
 
 def parity_figures(reference: np.ndarray, candidate: np.ndarray, fps: float, options) -> dict:
-    from edgerppg.export.parity import compare
-
     figures = compare(reference, candidate, fps, precision=options.precision, hr_tol_bpm=options.hr_tol_bpm)
     figures["seed"] = options.seed
     figures["backend"] = "onnxruntime CPUExecutionProvider vs torch eager (cpu)"
@@ -113,9 +109,6 @@ def parity_figures(reference: np.ndarray, candidate: np.ndarray, fps: float, opt
 
 def manifest(spec, options, info: dict, figures: dict, source: dict | None, path: Path) -> dict:
     """Everything a deployment needs to trust and run the artifact."""
-    from edgerppg.export.exporter import FORMAT, options_dict
-    from edgerppg.manifest import sha256_file, versions
-
     model = graph.load_onnx(path)
     sig = graph.io_signature(model)
     stats = graph.weight_stats(model)

@@ -19,7 +19,9 @@ from pathlib import Path
 import numpy as np
 
 from edgerppg.errors import EdgeRPPGError, MissingDependencyError
+from edgerppg.export.graph import densify, load_onnx
 from edgerppg.export.trtexec import EngineOptions, profile_shapes, shell_line, trtexec_args
+from edgerppg.manifest import sha256_file
 
 ENGINE_FORMAT = "edgerppg-trt/1"
 INSTALL_HINT = ("TensorRT is not installed: on a Jetson it comes with JetPack (python3-libnvinfer, trtexec); "
@@ -118,8 +120,6 @@ def check_engine_compat(engine_info: dict, here: dict, path: str | os.PathLike) 
 
 def _onnx_bytes(onnx_path: Path) -> bytes:
     """The graph as bytes for the parser, sparse initializers densified (TensorRT wants dense weights)."""
-    from edgerppg.export.graph import densify, load_onnx
-
     model = load_onnx(onnx_path)
     densify(model)
     return model.SerializeToString()
@@ -179,8 +179,6 @@ def trtexec_version() -> str | None:
 
 def engine_manifest(onnx_manifest: dict, options: EngineOptions, build: dict, here: dict, engine: Path) -> dict:
     """The ONNX artifact's manifest plus what the engine is tied to."""
-    from edgerppg.manifest import sha256_file
-
     out = {k: v for k, v in onnx_manifest.items() if k not in ("file", "sha256", "bundle")}
     out.update({"format": ENGINE_FORMAT, "file": engine.name, "sha256": sha256_file(engine),
                 "engine": {**here, **build, "options": asdict(options), "bytes": engine.stat().st_size,

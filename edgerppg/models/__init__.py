@@ -8,8 +8,8 @@
 See docs/ARCHITECTURE.md "models" for the contract and docs/checkpoints.md for the checkpoint format.
 """
 
+from edgerppg.models import cascade, rppgnet, skips, stven  # noqa: F401  (register the families and N2NSkip)
 from edgerppg.models.base import MODELS, TRANSFORMS, DeployOutput, EdgeModel, ModelSpec, create_model, variants
-from edgerppg.models import cascade, rppgnet, stven  # noqa: F401  (register the model families)
 from edgerppg.models.cascade import Cascade
 from edgerppg.models.checkpoint import load_checkpoint, read_manifest, save_checkpoint
 from edgerppg.models.rppgnet import RPPGNet

@@ -18,7 +18,11 @@ import os
 import struct
 from pathlib import Path
 
+from edgerppg import __version__
+from edgerppg.atomic import atomic_path
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.manifest import versions
+from edgerppg.models.base import TRANSFORMS, create_model
 
 FORMAT = "edgerppg-checkpoint/1"
 META_KEY = "edgerppg"
@@ -32,10 +36,6 @@ def save_checkpoint(path: str | os.PathLike, model, meta: dict | None = None) ->
     {"type": name, ...params} re-applied on load; defaults to `model.edgerppg_transforms` if set).
     """
     from safetensors.torch import save_file
-
-    from edgerppg import __version__
-    from edgerppg.atomic import atomic_path
-    from edgerppg.manifest import versions
 
     meta = dict(meta or {})
     clash = [k for k in _RESERVED if k in meta]
@@ -87,8 +87,6 @@ def read_manifest(path: str | os.PathLike) -> dict:
 def load_checkpoint(path: str | os.PathLike, expect: str | dict | None = None):
     """-> (model in eval mode, manifest). `expect` = model name or {"model": ..., "variant": ...} to insist on."""
     from safetensors.torch import load_file
-
-    from edgerppg.models.base import create_model
 
     path = Path(path)
     manifest = read_manifest(path)
@@ -146,18 +144,11 @@ def _check_expect(path: Path, manifest: dict, expect) -> None:
 
 def _apply_transforms(path: Path, model, transforms: list[dict]):
     """Re-apply recorded architecture transforms (registered in models.TRANSFORMS) before loading weights."""
-    from edgerppg.models.base import TRANSFORMS
-
     if not transforms:
         return model
     for entry in transforms:
         params = dict(entry)
         kind = params.pop("type", None)
-        if kind not in TRANSFORMS:
-            try:
-                import edgerppg.prune  # noqa: F401  registers the pruning transforms (n2nskip)
-            except ImportError as exc:
-                raise EdgeRPPGError(f"{path}: transform {kind!r} needs edgerppg.prune ({exc})") from None
         if kind not in TRANSFORMS:
             raise EdgeRPPGError(
                 f"{path}: unknown model transform {kind!r}; known: {', '.join(TRANSFORMS.names()) or 'none'}"

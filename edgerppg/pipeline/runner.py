@@ -1,4 +1,4 @@
-"""Run a pipeline recipe stage by stage, skipping stages whose inputs' hashes are unchanged.
+"""Run a pipeline stage by stage, skipping stages whose inputs' hashes are unchanged.
 
 Each stage gets a working directory `RUN/.partial/NAME`; when its function returns, `stage.json` (kind,
 parameters, input key, output hash, status, timing, the stage's own summary) is written there and the
@@ -20,10 +20,13 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import edgerppg
+from edgerppg import progress
 from edgerppg.atomic import replace_dir, write_json
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.manifest import sha256_bytes, sha256_file
 from edgerppg.pipeline.schema import Pipeline, Stage, load_pipeline, parse_pipeline
+from edgerppg.pipeline.stages import STAGES
 
 RECORD = "stage.json"
 
@@ -87,8 +90,6 @@ def _resolve(value, records: dict, run_dir: Path, files: dict):
 
 
 def stage_key(stage: Stage, params: dict, files: dict) -> str:
-    import edgerppg
-
     blob = json.dumps({"kind": stage.kind, "params": params, "inputs": files, "version": edgerppg.__version__},
                       sort_keys=True, default=str)
     return sha256_bytes(blob.encode())
@@ -111,8 +112,6 @@ def _up_to_date(final: Path, key: str) -> dict | None:
 
 def run_stage(stage: Stage, records: dict, run_dir: Path, force: bool = False) -> dict:
     """Run (or skip) one stage; return its record."""
-    from edgerppg.pipeline.stages import STAGES
-
     files: dict = {}
     params = _resolve(stage.params, records, run_dir, files)
     key = stage_key(stage, stage.params, files)
@@ -155,8 +154,6 @@ def _inside(path: Path, parent: Path) -> bool:
 def run_pipeline(recipe: str | Path | dict | Pipeline, run_dir: str | Path | None = None,
                  force: tuple[str, ...] = ()) -> dict:
     """Run every stage of a recipe in order; returns a JSON-ready summary of what ran and what was skipped."""
-    from edgerppg import progress
-
     pipe = recipe if isinstance(recipe, Pipeline) else (
         parse_pipeline(recipe) if isinstance(recipe, dict) else load_pipeline(recipe))
     names = [s.name for s in pipe.stages]

@@ -1,6 +1,7 @@
-"""Pipeline recipe: a validated YAML list of named stages, each of a registered kind with its parameters.
+"""Pipeline: a validated YAML list of named stages, each of a registered kind with its parameters.
 
 ```yaml
+schema: edgerppg-pipeline/1    # optional: what the file is (a pruning recipe says edgerppg-recipe/1)
 name: default
 run_dir: runs/default          # relative to the current directory
 stages:
@@ -24,9 +25,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.recipes.schema import PIPELINE_SCHEMA
+from edgerppg.recipes.schema import SCHEMA as RECIPE_SCHEMA
+from edgerppg.pipeline.stages import STAGES
 
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-_TOP = {"name", "run_dir", "stages", "description"}
+_TOP = {"schema", "name", "run_dir", "stages", "description"}
 _STAGE = {"name", "kind", "with", "description"}
 
 
@@ -47,7 +51,7 @@ class Pipeline:
 
 
 def load_pipeline(path: str | Path) -> Pipeline:
-    """Read and validate a pipeline recipe file."""
+    """Read and validate a pipeline file."""
     import yaml
 
     path = Path(path)
@@ -55,7 +59,7 @@ def load_pipeline(path: str | Path) -> Pipeline:
         text = path.read_text()
         data = yaml.safe_load(text)
     except OSError as exc:
-        raise EdgeRPPGError(f"{path}: cannot read the pipeline recipe ({exc.strerror}); check the path") from None
+        raise EdgeRPPGError(f"{path}: cannot read the pipeline ({exc.strerror}); check the path") from None
     except yaml.YAMLError as exc:
         raise EdgeRPPGError(f"{path}: is not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
     pipe = parse_pipeline(data, source=str(path))
@@ -64,10 +68,14 @@ def load_pipeline(path: str | Path) -> Pipeline:
 
 
 def parse_pipeline(data, source: str = "<dict>") -> Pipeline:
-    from edgerppg.pipeline.stages import STAGES
-
     if not isinstance(data, dict):
-        raise EdgeRPPGError(f"{source}: a pipeline recipe is a mapping with 'name', 'run_dir' and 'stages'")
+        raise EdgeRPPGError(f"{source}: a pipeline is a mapping with 'name', 'run_dir' and 'stages'")
+    schema = data.get("schema", PIPELINE_SCHEMA)
+    if schema == RECIPE_SCHEMA:
+        raise EdgeRPPGError(f"{source}: is a pruning recipe, not a pipeline; use it with "
+                            f"`edgerppg prune CKPT --recipe {source} --data DIR --out OUT` or in a pipeline's prune stage")
+    if schema != PIPELINE_SCHEMA:
+        raise EdgeRPPGError(f"{source}: schema {schema!r} is not a pipeline ({PIPELINE_SCHEMA!r}); see pipelines/*.yaml")
     _unknown(data, _TOP, source, "top level")
     stages_raw = data.get("stages")
     if not isinstance(stages_raw, list) or not stages_raw:

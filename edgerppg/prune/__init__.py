@@ -10,10 +10,8 @@ The recipe stages that decide when each runs live in edgerppg/recipes.
 """
 
 from edgerppg.prune.masks import MASKERS, MaskSet, masks_from_weights
-from edgerppg.prune.n2nskip import add_n2nskip, register_transform
+from edgerppg.prune.n2nskip import add_n2nskip
 from edgerppg.prune.params import prunable_params
 from edgerppg.prune.scorers import SCORERS
-
-register_transform()
 
 __all__ = ["MASKERS", "SCORERS", "MaskSet", "add_n2nskip", "masks_from_weights", "prunable_params"]

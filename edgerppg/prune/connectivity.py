@@ -75,7 +75,8 @@ def heat_signature(adj: np.ndarray, times=DEFAULT_TIMES) -> np.ndarray:
 def connectivity_score(model: nn.Module, example_inputs: tuple, scope: str | None = None, exclude: str | None = None,
                        times=DEFAULT_TIMES) -> dict:
     """Heat-signature distance between the model's channel graph (with any N2NSkip skips) and its dense form."""
-    from edgerppg.prune.n2nskip import ATTR, conv_chain
+    from edgerppg.models.skips import ATTR
+    from edgerppg.prune.n2nskip import conv_chain
 
     chain, _ = conv_chain(model, example_inputs, scope, exclude)
     chain = [(n, m) for n, m, _ in chain]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+from dataclasses import dataclass
 from typing import Callable
 
 import torch
@@ -142,23 +143,31 @@ def _channels(node) -> int | None:
     return int(meta[0].shape[1])
 
 
+@dataclass(frozen=True)
+class ChannelBudget:
+    """How far and how `prune_channels` narrows a model (the structured prune stage's settings)."""
+
+    mac_ratio: float  # stop once the model runs this many times fewer MACs
+    exclude: str | None = None  # regex of layers whose output channels stay (heads, outputs)
+    step_fraction: float = 0.05  # share of the remaining prunable channels removed per step
+    max_steps: int = 200
+    group_step_cap: float = 0.1  # the most one group loses in one step, as a share of its width
+    min_channels: int = 1  # the fewest channels a group keeps ...
+    min_channels_scope: str | None = None  # ... in every group, or in those whose root layer matches this regex
+
+
 def prune_channels(
     model: nn.Module,
     example_inputs: tuple,
     score_fn: Callable[[nn.Module], dict],
     macs_fn: Callable[[nn.Module], float],
-    mac_ratio: float,
-    exclude: str | None = None,
-    step_fraction: float = 0.05,
-    max_steps: int = 200,
+    budget: ChannelBudget,
+    *,
     on_step: Callable[[int, float], None] | None = None,
     ties: list | None = None,
     cost_fn: Callable[[nn.Module], dict] | None = None,
-    group_step_cap: float = 0.1,
-    min_channels: int = 1,
-    min_channels_scope: str | None = None,
 ) -> dict:
-    """Remove channels in place until macs_fn(model) <= macs_fn(dense) / mac_ratio; returns a summary.
+    """Remove channels in place until macs_fn(model) <= macs_fn(dense) / budget.mac_ratio; returns a summary.
 
     Each step re-scores the narrowed model (`score_fn(model) -> {param_name: per-weight score}`), normalises
     each group's channel importance by its mean, and removes the globally least important `step_fraction`
@@ -175,6 +184,8 @@ def prune_channels(
     in the groups whose root layer's name matches it. A 1-channel full-resolution layer followed by a ReLU
     passes only one half-wave of a zero-mean input.
     """
+    b = budget
+    mac_ratio, exclude, min_channels, min_channels_scope = b.mac_ratio, b.exclude, b.min_channels, b.min_channels_scope
     if min_channels < 1:
         raise EdgeRPPGError(f"min_channels {min_channels} must be >= 1 (every group keeps at least one channel)")
     if mac_ratio < 1:
@@ -193,10 +204,10 @@ def prune_channels(
                             f"(names like {convs[0]!r}); fix the regex")
     floor = lambda name: min_channels if scope_re is None or scope_re.search(name) else 1  # noqa: E731
     macs, step = dense_macs, 0
-    while macs > target and step < max_steps:
+    while macs > target and step < b.max_steps:
         step += 1
         left = 1.0 - target / macs  # fraction of the current MACs still to remove
-        if not _prune_step(model, graph, ignored, score_fn, step_fraction, ties, cost_fn, group_step_cap, left,
+        if not _prune_step(model, graph, ignored, score_fn, b.step_fraction, ties, cost_fn, b.group_step_cap, left,
                            floor):
             break
         macs = float(macs_fn(model))

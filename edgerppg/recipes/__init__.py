@@ -5,15 +5,7 @@
 """
 
 from edgerppg.recipes import modifiers  # noqa: F401  (registers the stages)
+from edgerppg.recipes.apply import PruneResult, apply_recipe
 from edgerppg.recipes.schema import STAGES, Recipe, load_recipe, parse_recipe
-
-
-def __getattr__(name: str):
-    if name in ("apply_recipe", "PruneResult"):
-        from edgerppg.recipes import apply
-
-        return getattr(apply, name)
-    raise AttributeError(name)
-
 
 __all__ = ["STAGES", "PruneResult", "Recipe", "apply_recipe", "load_recipe", "parse_recipe"]

@@ -12,7 +12,14 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from edgerppg.data import load_dataset
+from edgerppg.data.clips import ClipDataset, split_subjects
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.manifest import sha256_file
+from edgerppg.progress import task
+from edgerppg.recipes.runners import RUNNERS, Context, hr_summary
+from edgerppg.recipes.schema import Recipe, load_recipe
+from edgerppg.train.kinds import KINDS
 
 
 @dataclass
@@ -44,10 +51,8 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     model's training kind reads). Validation reads every group of the held-out subjects either way."""
     from edgerppg.models import load_checkpoint
     from edgerppg.prune.report import layer_table, merge_tables
-    from edgerppg.recipes.runners import RUNNERS, Context, hr_summary
-    from edgerppg.recipes.schema import Recipe, load_recipe
-    from edgerppg.train import objective as objective_for
     from edgerppg.train.loop import seed_everything
+    from edgerppg.train.objectives import objective as objective_for
 
     recipe = recipe if isinstance(recipe, Recipe) else load_recipe(recipe)
     seed_everything(seed)  # layers a stage adds (N2NSkip's skip convs) start from the same weights every run
@@ -68,7 +73,6 @@ def apply_recipe(recipe, ckpt, data, out, *, device: str = "cpu", val_fraction: 
     evaluate = evaluate and bool(val_recs) and getattr(objective, "has_signal", True)  # STVEN alone has no pulse
     if evaluate:
         result.metrics_before = hr_summary(model, objective, val_recs, device=device)
-    from edgerppg.progress import task
 
     with task(f"recipe {recipe.name}", len(recipe.stages)) as bar:
         for stage in recipe.stages:
@@ -100,10 +104,6 @@ def _check_model(recipe, model, path: Path) -> None:
 
 def _data(model, data: Path, val_fraction: float, seed: int, groups: list[str] | None = None):
     """(training clip dataset, held-out recordings of every group) with a subject-independent split."""
-    from edgerppg.data import load_dataset
-    from edgerppg.data.clips import ClipDataset, split_subjects
-    from edgerppg.train.kinds import KINDS
-
     recordings = load_dataset(data)
     kind = next((KINDS.get(k)() for k in KINDS.names() if KINDS.get(k).model_name == model.spec.name), None)
     if kind is None:
@@ -132,7 +132,6 @@ def _totals(before: list, after: list) -> dict:
 
 def _save_and_verify(recipe, ctx, manifest: dict, result: PruneResult, ckpt: Path, out: Path) -> dict:
     """Save atomically, reload from disk and count the non-zeros there (never assumed)."""
-    from edgerppg.manifest import sha256_file
     from edgerppg.models import load_checkpoint, save_checkpoint
     from edgerppg.prune import MaskSet
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from edgerppg.data.clips import TARGETS
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.recipes.schema import STAGES, check_regex
 
@@ -123,7 +124,6 @@ class FinetuneStage:
             raise EdgeRPPGError(f"{where}: key 'hr_aug' is {self.hr_aug}; a probability in [0, 1]")
         if self.spectral < 0:
             raise EdgeRPPGError(f"{where}: key 'spectral' is {self.spectral}; a loss weight >= 0")
-        from edgerppg.data.clips import TARGETS
 
         if self.target not in TARGETS:
             raise EdgeRPPGError(f"{where}: key 'target' is {self.target!r}; choose one of {', '.join(TARGETS)}")
@@ -138,7 +138,7 @@ class FinetuneStage:
 @STAGES.register("evaluate")
 @dataclass(frozen=True)
 class EvaluateStage:
-    """HR metrics (bench.accuracy.evaluate) of the current model on the validation subjects."""
+    """HR metrics (predict.evaluate.evaluate) of the current model on the validation subjects."""
 
     KIND = "evaluate"
     groups: list[str] | None = None

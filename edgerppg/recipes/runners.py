@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.predict.evaluate import evaluate
+from edgerppg.predict.predictors import ModelPredictor
+from edgerppg.progress import task
 from edgerppg.registry import Registry
 
 RUNNERS: Registry = Registry("recipe stage runner")
@@ -50,8 +53,8 @@ def calibration_batches(ctx: Context, n: int, batch: int, seed: int) -> list:
 
 def _score_fn(stage, ctx: Context, batches: list):
     """model -> {param name: score} with the stage's scorer over its scope."""
+    from edgerppg.models.skips import ATTR
     from edgerppg.prune import SCORERS, prunable_params
-    from edgerppg.prune.n2nskip import ATTR
 
     scorer = SCORERS.get(stage.method)
     extra = {"seed": stage.seed} if stage.method == "random" else {}
@@ -70,9 +73,9 @@ def _join(a: str | None, b: str) -> str:
 
 @RUNNERS.register("prune")
 def run_prune(stage, ctx: Context) -> dict:
+    from edgerppg.models.skips import ATTR
     from edgerppg.prune import MASKERS, MaskSet
     from edgerppg.prune.masks import budget
-    from edgerppg.prune.n2nskip import ATTR
 
     model = ctx.model
     if stage.at_init:
@@ -107,18 +110,17 @@ def run_prune(stage, ctx: Context) -> dict:
 
 
 def _run_structured(stage, ctx: Context, score_fn) -> dict:
-    from edgerppg.progress import task
     from edgerppg.prune.report import layer_macs, total_macs
-    from edgerppg.prune.structured import prune_channels
+    from edgerppg.prune.structured import ChannelBudget, prune_channels
 
     if ctx.masks is not None:
         raise EdgeRPPGError(f"{ctx.where}: a structured prune (mac_ratio) must come before unstructured ones")
     model = ctx.model
     with task(f"structured prune to {stage.mac_ratio}x fewer MACs", None) as bar:
-        summary = prune_channels(model, model.example_inputs(), score_fn, total_macs, stage.mac_ratio,
-                                 exclude=stage.exclude, on_step=lambda i, r: bar.advance(1, status=f"{r:.2f}x"),
-                                 cost_fn=layer_macs, min_channels=stage.min_channels,
-                                 min_channels_scope=stage.min_channels_scope)
+        budget = ChannelBudget(stage.mac_ratio, exclude=stage.exclude, min_channels=stage.min_channels,
+                               min_channels_scope=stage.min_channels_scope)
+        summary = prune_channels(model, model.example_inputs(), score_fn, total_macs, budget, cost_fn=layer_macs,
+                                 on_step=lambda i, r: bar.advance(1, status=f"{r:.2f}x"))
     return {"stage": "prune", "method": stage.method, "structured": True, "target_mac_ratio": stage.mac_ratio,
             **summary, "arch": model.arch_config()}
 
@@ -160,7 +162,7 @@ def run_n2nskip(stage, ctx: Context) -> dict:
 @RUNNERS.register("finetune")
 def run_finetune(stage, ctx: Context) -> dict:
     """train.loop.fit with the masks as after_step; the best validation epoch's weights are kept."""
-    from edgerppg.train.loop import fit
+    from edgerppg.train.loop import FitOptions, fit
 
     best = {}
 
@@ -191,10 +193,10 @@ def run_finetune(stage, ctx: Context) -> dict:
         train_set = ctx.train_set  # any torch Dataset; only a ClipDataset knows the data options
         if stage.hr_aug or stage.target != "pulse":
             train_set = train_set.with_options(hr_aug=stage.hr_aug, target=stage.target)
-        result = fit(ctx.model, train_set, val or None, epochs=stage.epochs, lr=stage.lr,
-                     batch=stage.batch, objective=objective, after_step=ctx.masks, out=Path(tmp) / "ft.safetensors",
-                     resume=False, device=ctx.device, seed=stage.seed, save=keep_best,
-                     schedule=stage.schedule)
+        options = FitOptions(epochs=stage.epochs, lr=stage.lr, batch=stage.batch, seed=stage.seed,
+                             device=ctx.device, schedule=stage.schedule, resume=False)
+        result = fit(ctx.model, train_set, val or None, options, objective=objective, after_step=ctx.masks,
+                     out=Path(tmp) / "ft.safetensors", save=keep_best)
     if "state" in best:
         ctx.model.load_state_dict(best["state"])
     ctx.model.eval()
@@ -216,10 +218,9 @@ def run_evaluate(stage, ctx: Context) -> dict:
 
 
 def hr_summary(model, objective, recordings: list, window: float = 10.0, device: str = "cpu") -> dict:
-    """HR metrics per group and overall, through bench.accuracy.evaluate (ModelPredictor)."""
+    """HR metrics per group and overall, through predict.evaluate.evaluate (ModelPredictor)."""
     import torch
 
-    from edgerppg.bench.accuracy import ModelPredictor, evaluate
     from edgerppg.train.metrics import model_infer
 
     model.eval()

@@ -6,6 +6,7 @@ evaluate; see modifiers.py). Unknown keys, missing fields, wrong types, a densit
 regex are errors naming the key and the file. The recipe's hash is the sha256 of the canonical JSON of the
 validated recipe (defaults filled in), so two spellings of the same recipe hash the same.
 
+    schema: edgerppg-recipe/1  # optional: what the file is
     name: snip-10x
     model: rppgnet            # optional: the model family the recipe is written for
     stages:
@@ -30,7 +31,10 @@ from edgerppg.registry import Registry
 
 #: modifier name -> its stage dataclass (the dataclass has a `validate(where)` method and a `run` in modifiers.py)
 STAGES: Registry[type] = Registry("recipe stage")
-_TOP_KEYS = {"name", "description", "model", "stages"}
+_TOP_KEYS = {"schema", "name", "description", "model", "stages"}
+#: what a pruning recipe file says it is (its `schema:` key); a pipeline file says PIPELINE_SCHEMA
+SCHEMA = "edgerppg-recipe/1"
+PIPELINE_SCHEMA = "edgerppg-pipeline/1"
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,21 @@ class Recipe:
             "model": self.model,
             "stages": [{kind_of(s): dataclasses.asdict(s)} for s in self.stages],
         }
+
+    def override(self, patch: dict) -> "Recipe":
+        """A copy with `{stage kind: {key: value}}` set in every stage of that kind, validated by the schema
+        like a recipe file (an unknown stage kind or key is an error naming it); `{}` returns the recipe."""
+        if not patch:
+            return self
+        raw = json.loads(json.dumps(self.to_dict()))  # tuples back to YAML's lists
+        for kind, values in patch.items():
+            hits = [s[kind] for s in raw["stages"] if kind in s]
+            if not hits or not isinstance(values, dict):
+                raise EdgeRPPGError(f"{self.source}: override {kind!r} matches no stage of the recipe; its stages are "
+                                    f"{[kind_of(s) for s in self.stages]}")
+            for stage in hits:
+                stage.update(values)
+        return parse_recipe(raw, source=f"{self.source} (overridden: {json.dumps(patch, sort_keys=True)})")
 
     @property
     def hash(self) -> str:
@@ -79,6 +98,11 @@ def parse_recipe(raw, source: str = "<recipe>") -> Recipe:
     """Validate an already-parsed recipe mapping."""
     if not isinstance(raw, dict):
         raise EdgeRPPGError(f"{source}: a recipe is a mapping with 'name' and 'stages'")
+    schema = raw.get("schema", SCHEMA)
+    if schema == PIPELINE_SCHEMA:
+        raise EdgeRPPGError(f"{source}: is a pipeline, not a pruning recipe; run it with `edgerppg run {source}`")
+    if schema != SCHEMA:
+        raise EdgeRPPGError(f"{source}: schema {schema!r} is not a pruning recipe ({SCHEMA!r}); see recipes/*.yaml")
     unknown = sorted(set(raw) - _TOP_KEYS)
     if unknown:
         raise EdgeRPPGError(f"{source}: unknown key {unknown[0]!r}; a recipe has {', '.join(sorted(_TOP_KEYS))}")

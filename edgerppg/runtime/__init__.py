@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from edgerppg.registry import Registry
+from edgerppg.runtime.artifact import default_backend
 from edgerppg.runtime.base import Backend
 from edgerppg.runtime.ort_backend import OrtBackend
 from edgerppg.runtime.torch_backend import TorchBackend
@@ -23,8 +24,6 @@ BACKENDS.register("trt")(TrtBackend)
 def open_backend(path: str | os.PathLike, backend: str | None = None, device: str = "cpu",
                  threads: int | None = None) -> Backend:
     """The backend for `path` (a checkpoint, an ONNX artifact dir or an engine dir); `backend` overrides the choice."""
-    from edgerppg.runtime.artifact import default_backend
-
     name = backend or default_backend(path)
     return BACKENDS.get(name)(path, device=device, threads=threads)
 

@@ -1,4 +1,4 @@
-"""`load_predictor`: any model artifact wrapped as a `bench.accuracy.ModelPredictor` for `hr`, `eval`, `bench`.
+"""`load_predictor`: any model artifact wrapped as a `predict.predictors.ModelPredictor` for `hr`, `eval`, `bench`.
 
 With an ONNX artifact the whole path (backend, preprocessing, overlap-add) runs without importing torch.
 """
@@ -9,6 +9,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+
+from edgerppg.predict.predictors import ModelPredictor, output_signals
+from edgerppg.runtime import open_backend
 
 
 def backend_infer(backend):
@@ -32,7 +35,6 @@ def backend_infer(backend):
                 parts.append(run(full)[:len(chunk)])
             out = np.concatenate(parts)
         if out.ndim == 5:  # STVEN alone outputs video: read the pulse as the green mean of its frames
-            from edgerppg.export.parity import output_signals
 
             out = output_signals(out)
         return np.asarray(out, dtype=np.float32)
@@ -43,9 +45,6 @@ def backend_infer(backend):
 def load_predictor(path: str | os.PathLike, backend: str | None = None, device: str = "cpu",
                    threads: int | None = None):
     """Open and load the backend for `path`, and wrap it in a ModelPredictor named after the artifact."""
-    from edgerppg.bench.accuracy import ModelPredictor
-    from edgerppg.runtime import open_backend
-
     be = open_backend(path, backend=backend, device=device, threads=threads).load()
     p = Path(path)
     label = (f"{p.parent.name}/{p.stem}" if p.stem == "model" else p.stem) if p.is_file() else p.name

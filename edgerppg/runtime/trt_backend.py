@@ -11,6 +11,8 @@ from __future__ import annotations
 import numpy as np
 
 from edgerppg.errors import MissingDependencyError
+from edgerppg.export.artifact import model_file, read_manifest
+from edgerppg.export.tensorrt import INSTALL_HINT, check_engine_compat, device_info
 from edgerppg.runtime.base import Backend
 from edgerppg.spec import ClipSpec
 
@@ -21,8 +23,6 @@ class TrtBackend(Backend):
     name = "trt"
 
     def __init__(self, path, device: str = "cuda", threads: int | None = None):
-        from edgerppg.runtime.artifact import model_file, read_manifest
-
         super().__init__(path, "cuda" if device == "cpu" else device, threads)
         self.manifest = read_manifest(path)
         self.engine_path = model_file(path, self.manifest.get("file", "model.engine"))
@@ -34,8 +34,6 @@ class TrtBackend(Backend):
         self._state = None
 
     def _load(self) -> None:
-        from edgerppg.export.tensorrt import INSTALL_HINT, check_engine_compat, device_info
-
         try:
             import pycuda.driver as cuda
             import tensorrt as trt

@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.manifest import sha256_file
 from edgerppg.registry import Registry
 
 KINDS: Registry[type["TrainKind"]] = Registry("training kind")
@@ -51,7 +52,6 @@ def _groups(recordings: list) -> list[str]:
 
 def _load(path: Path, expect):
     from edgerppg.models import load_checkpoint
-    from edgerppg.manifest import sha256_file
 
     model, manifest = load_checkpoint(path, expect=expect)
     return model.train(), {"path": str(path), "sha256": sha256_file(path), "model": manifest["model"],

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,8 +24,10 @@ from torch.utils.data import DataLoader, Dataset, RandomSampler
 from edgerppg import progress
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.train import ddp
+from edgerppg.train.batch import to_device
 from edgerppg.train.metrics import Metric, default_metric
-from edgerppg.train.objectives import Objective, objective as objective_for
+from edgerppg.train.objectives import Objective
+from edgerppg.train.objectives import objective as objective_for
 from edgerppg.train.state import load_state, save_state, state_path
 
 SaveFn = Callable[[Path, nn.Module, dict], None]
@@ -53,10 +56,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
 
 
-def to_device(batch: dict, device: torch.device) -> dict:
-    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
-
-
 def _loader(train_set: Dataset, batch: int, seed: int, epoch: int, ctx: ddp.DistContext, workers: int) -> DataLoader:
     """Shuffled batches; the order depends only on (seed, epoch), so a resumed run sees the same order."""
     if ctx.enabled:
@@ -75,76 +74,89 @@ def _default_save(path: Path, model: nn.Module, meta: dict) -> None:
     save_checkpoint(path, model, meta=meta)
 
 
+@dataclass(frozen=True)
+class FitOptions:
+    """How `fit` trains: epochs, optimiser settings, seed, device, and whether it resumes a saved state."""
+
+    epochs: int
+    lr: float = 1e-4
+    batch: int = 4
+    seed: int = 0
+    device: str = "cpu"
+    schedule: str = "constant"  # a name in SCHEDULES
+    resume: bool = True  # continue from `<out>.state.pt` when it exists
+    workers: int = 0  # DataLoader worker processes
+
+    def validate(self) -> "FitOptions":
+        if self.schedule not in SCHEDULES:
+            raise EdgeRPPGError(f"unknown learning-rate schedule {self.schedule!r}; choose one of {', '.join(SCHEDULES)}")
+        if self.epochs < 1 or self.batch < 1 or not self.lr > 0:
+            raise EdgeRPPGError(f"training needs epochs >= 1, batch >= 1 and lr > 0 "
+                                f"(got {self.epochs}, {self.batch}, {self.lr})")
+        return self
+
+
 def fit(
     model: nn.Module,
     train_set: Dataset,
     val_set=None,
+    options: FitOptions | None = None,
     *,
-    epochs: int,
-    lr: float = 1e-4,
-    batch: int = 4,
     objective: Objective | None = None,
     after_step: Callable[[nn.Module], None] | None = None,
     out: str | Path | None = None,
-    resume: bool = True,
-    device: str = "cpu",
-    seed: int = 0,
     metric: Metric | None = None,
     save: SaveFn | None = None,
     meta: dict | None = None,
-    workers: int = 0,
-    schedule: str = "constant",
 ) -> dict:
-    """Train `model` on `train_set` for `epochs`; returns history and the best validation metric.
+    """Train `model` on `train_set` as `options` say; returns history and the best validation metric.
 
     `val_set`: a ClipDataset or a list of Recordings (validation = HR MAE in bpm through the same pipeline
     as `edgerppg eval`), or any dataset of batches (validation = mean objective loss), or None (the last
     epoch is kept). `out`: checkpoint path (best epoch), with its resumable state at `<out>.state.pt`.
+    `objective` defaults to the model's own; `after_step(model)` runs after every optimiser step;
     `metric(model) -> (name, value)` overrides validation (lower is better); `save(path, model, meta)`
-    overrides the checkpoint writer; `meta` is merged into the checkpoint manifest. `schedule`: a name
-    in SCHEDULES.
+    overrides the checkpoint writer; `meta` is merged into the checkpoint manifest.
     """
-    if schedule not in SCHEDULES:
-        raise EdgeRPPGError(f"unknown learning-rate schedule {schedule!r}; choose one of {', '.join(SCHEDULES)}")
-    if epochs < 1 or batch < 1 or not lr > 0:
-        raise EdgeRPPGError(f"training needs epochs >= 1, batch >= 1 and lr > 0 (got {epochs}, {batch}, {lr})")
+    options = (options or FitOptions(epochs=0)).validate()
     if len(train_set) == 0:
         raise EdgeRPPGError("training set is empty: the data directory has no clips long enough for the model's clip spec")
-    ctx = ddp.setup(device)
+    ctx = ddp.setup(options.device)
     try:
-        return _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, out, resume, ctx, seed,
-                    metric, save or _default_save, dict(meta or {}), workers, schedule)
+        return _fit(model, train_set, val_set, options, ctx, objective, after_step, out,
+                    metric, save or _default_save, dict(meta or {}))
     finally:
         ddp.teardown(ctx)
 
 
-def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, out, resume, ctx, seed, metric,
-         save, meta, workers, schedule) -> dict:
-    seed_everything(seed)
+def _fit(model, train_set, val_set, options: FitOptions, ctx, objective, after_step, out, metric, save, meta) -> dict:
+    o = options
+    seed_everything(o.seed)
     objective = objective or objective_for(model)
     model.to(ctx.device)
     params = objective.prepare(model)
-    optimizer = torch.optim.Adam(params, lr=lr)
-    metric = metric or default_metric(val_set, objective, batch, ctx.device, model)
-    config = {"objective": objective.name, "lr": lr, "batch": batch, "seed": seed, "epochs": epochs, "world": ctx.world}
-    if schedule != "constant":  # recorded only when used: manifests and resume states of older runs stay valid
-        config["schedule"] = schedule
+    optimizer = torch.optim.Adam(params, lr=o.lr)
+    metric = metric or default_metric(val_set, objective, o.batch, ctx.device, model)
+    config = {"objective": objective.name, "lr": o.lr, "batch": o.batch, "seed": o.seed, "epochs": o.epochs,
+              "world": ctx.world}
+    if o.schedule != "constant":  # recorded only when used: manifests and resume states of older runs stay valid
+        config["schedule"] = o.schedule
     run = {"epoch": 0, "best": {}, "history": []}
     spath = state_path(out) if out is not None else None
-    if resume and spath is not None and spath.exists():
+    if o.resume and spath is not None and spath.exists():
         run = load_state(spath, model, optimizer, config)
     step = ddp.wrap(_Step(model, objective), ctx)
-    steps_per_epoch = len(_loader(train_set, batch, seed, 0, ctx, workers))
-    factor, total = SCHEDULES[schedule], epochs * steps_per_epoch
+    steps_per_epoch = len(_loader(train_set, o.batch, o.seed, 0, ctx, o.workers))
+    factor, total = SCHEDULES[o.schedule], o.epochs * steps_per_epoch
 
     def set_lr(step: int) -> None:
         for group in optimizer.param_groups:
-            group["lr"] = lr * factor(step, total)
+            group["lr"] = o.lr * factor(step, total)
     with _bar(ctx, total) as bar:
         bar.advance(run["epoch"] * steps_per_epoch)
-        for epoch in range(run["epoch"], epochs):
+        for epoch in range(run["epoch"], o.epochs):
             loss = _train_epoch(step, model, objective, optimizer, after_step, bar, ctx,
-                                _loader(train_set, batch, seed, epoch, ctx, workers), epoch, epochs,
+                                _loader(train_set, o.batch, o.seed, epoch, ctx, o.workers), epoch, o.epochs,
                                 lambda i, e=epoch: set_lr(e * steps_per_epoch + i))
             name, value = ddp.broadcast(_validate(metric, model, objective) if ctx.is_main else None, ctx)
             run["history"].append({"epoch": epoch + 1, "loss": loss, name: value})
@@ -158,7 +170,7 @@ def _fit(model, train_set, val_set, epochs, lr, batch, objective, after_step, ou
                 save_state(spath, model, optimizer, epoch + 1, run["best"], run["history"], config)
             ddp.barrier(ctx)
             run["epoch"] = epoch + 1
-    return {"history": run["history"], "best": run["best"], "epochs": epochs, "out": str(out) if out else None,
+    return {"history": run["history"], "best": run["best"], "epochs": o.epochs, "out": str(out) if out else None,
             "config": config}
 
 

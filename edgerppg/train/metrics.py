@@ -2,7 +2,7 @@
 
 A metric is `metric(model) -> (name, value)`, lower is better, called in eval mode under no_grad on rank 0.
 - `hr_mae_metric`: the model's pulse (from its objective's `signal`) wrapped in a
-  `bench.accuracy.ModelPredictor` and scored by `bench.accuracy.evaluate` on whole validation recordings,
+  `predict.predictors.ModelPredictor` and scored by `predict.evaluate.evaluate` on whole validation recordings,
   so validation numbers are comparable with the classical methods (POS, CHROM, GREEN) in the eval table.
 - `loss_metric`: the mean objective loss over a validation dataset (STVEN alone, toy datasets).
 """
@@ -17,6 +17,9 @@ from torch import nn
 from torch.utils.data import DataLoader
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.predict.evaluate import evaluate
+from edgerppg.predict.predictors import ModelPredictor
+from edgerppg.train.batch import to_device
 
 Metric = Callable[[nn.Module], tuple[str, float]]
 
@@ -41,7 +44,7 @@ def model_infer(model: nn.Module, signal, device: torch.device) -> Callable[[np.
 
 
 def overall_mae(result: dict) -> float:
-    """The all-recordings window MAE (bpm) from a `bench.accuracy.evaluate` result."""
+    """The all-recordings window MAE (bpm) from a `predict.evaluate.evaluate` result."""
     for key in ("overall", "all"):
         if isinstance(result.get(key), dict):
             block = result[key]
@@ -50,7 +53,7 @@ def overall_mae(result: dict) -> float:
                 return float(block["mae"])
     if "mae" in result:
         return float(result["mae"])
-    raise EdgeRPPGError(f"bench.accuracy.evaluate returned no overall MAE (keys {sorted(result)})")
+    raise EdgeRPPGError(f"predict.evaluate.evaluate returned no overall MAE (keys {sorted(result)})")
 
 
 #: validation windows start every VAL_STEP_S seconds (10 s windows): a few validation subjects give 5x more
@@ -62,8 +65,6 @@ VAL_STEP_S = 2.0
 def hr_mae_metric(recordings: list, spec, objective, device: torch.device, name: str = "val_mae_bpm") -> Metric:
     """HR MAE in bpm over `recordings`, through the eval pipeline (prepare_frames, overlap-add, windowed HR),
     10 s windows every VAL_STEP_S seconds."""
-    from edgerppg.bench.accuracy import ModelPredictor, evaluate
-
     def metric(model: nn.Module) -> tuple[str, float]:
         predictor = ModelPredictor(model_infer(model, objective.signal, device), spec, name="training")
         return name, overall_mae(evaluate(recordings, predictor, step=VAL_STEP_S))
@@ -73,8 +74,6 @@ def hr_mae_metric(recordings: list, spec, objective, device: torch.device, name:
 
 def loss_metric(val_set, objective, batch: int, device: torch.device) -> Metric:
     """Mean objective loss over `val_set` (a dataset of dict batches)."""
-    from edgerppg.train.loop import to_device
-
     def metric(model: nn.Module) -> tuple[str, float]:
         total, count = 0.0, 0
         for b in DataLoader(val_set, batch_size=batch, shuffle=False):

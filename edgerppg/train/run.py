@@ -8,16 +8,17 @@ builds the clip datasets at the model's own clip spec and runs `edgerppg.train.l
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from edgerppg.data import load_dataset
+from edgerppg.data.clips import ClipDataset, split_subjects
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.train.kinds import KINDS
 
 
 def load_recordings(data: str | Path, groups: list[str] | None = None) -> list:
     """All recordings under `data` (optionally only `groups`), with one-line errors for a bad directory."""
-    from edgerppg.data import load_dataset
-
     data = Path(data)
     if not data.is_dir():
         raise EdgeRPPGError(f"{data}: no such data directory; create one with `edgerppg synth {data}`")
@@ -31,59 +32,70 @@ def _subjects(recordings: list) -> list[str]:
     return sorted({str(r.subject) for r in recordings})
 
 
-def train_model(
-    kind: str,
-    data: str | Path,
-    out: str | Path,
-    *,
-    variant: str | None = None,
-    epochs: int = 10,
-    init: str | Path | None = None,
-    stven: str | Path | None = None,
-    lr: float = 1e-4,
-    batch: int = 4,
-    seed: int = 0,
-    device: str = "cpu",
-    val_fraction: float = 0.2,
-    groups: list[str] | None = None,
-    resume: bool = True,
-    hr_aug: float = 0.0,
-    spectral: float = 0.0,
-    target: str = "pulse",
-    schedule: str = "constant",
-) -> dict:
-    """Train `kind` on `data` and write the best-on-validation checkpoint to `out`; returns the run summary."""
-    from edgerppg.data.clips import split_subjects
-    from edgerppg.train.loop import fit, seed_everything
+@dataclass(frozen=True)
+class TrainSpec:
+    """One `edgerppg train` run: what to train on which data, and how (every field is an option of the command)."""
+
+    kind: str  # a name in train.kinds.KINDS: rppgnet, stven, joint
+    data: str | Path
+    out: str | Path
+    variant: str | None = None  # default: tiny, or the --init checkpoint's
+    epochs: int = 10
+    init: str | Path | None = None
+    stven: str | Path | None = None  # joint only: a pre-trained STVEN
+    lr: float = 1e-4
+    batch: int = 4
+    seed: int = 0
+    device: str = "cpu"
+    val_fraction: float = 0.2
+    groups: list[str] | None = None
+    resume: bool = True
+    hr_aug: float = 0.0
+    spectral: float = 0.0
+    target: str = "pulse"
+    schedule: str = "constant"
+
+    def validate(self) -> "TrainSpec":
+        if not 0.0 <= self.val_fraction < 1.0:
+            raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
+        if self.spectral < 0:
+            raise EdgeRPPGError(f"--spectral {self.spectral}: a loss weight must be >= 0")
+        _check_device(self.device)
+        return self
+
+
+def train_model(spec: TrainSpec) -> dict:
+    """Train `spec.kind` on `spec.data` and write the best-on-validation checkpoint to `spec.out`; returns the
+    run summary."""
+    from edgerppg.train.loop import FitOptions, fit, seed_everything
     from edgerppg.train.objectives import objective as objective_for
 
-    recipe = KINDS.get(kind)()
-    if not 0.0 <= val_fraction < 1.0:
-        raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {val_fraction}")
-    if spectral < 0:
-        raise EdgeRPPGError(f"--spectral {spectral}: a loss weight must be >= 0")
-    _check_device(device)
-    data = Path(data)
-    seed_everything(seed)  # the fresh layers' initial weights: fit() seeds again, but only after they exist
-    model, provenance = recipe.build(variant, Path(init) if init else None, Path(stven) if stven else None)
-    groups = recipe.groups_to_read(groups)
+    recipe = KINDS.get(spec.kind)()
+    spec.validate()
+    data = Path(spec.data)
+    seed_everything(spec.seed)  # the fresh layers' initial weights: fit() seeds again, but only after they exist
+    model, provenance = recipe.build(spec.variant, Path(spec.init) if spec.init else None,
+                                     Path(spec.stven) if spec.stven else None)
+    groups = recipe.groups_to_read(spec.groups)
     recordings = recipe.select(load_recordings(data, groups), data, groups)
-    train_recs, val_recs = split_subjects(recordings, val_fraction, seed) if val_fraction > 0 else (recordings, [])
-    spec = model.spec.clip
-    train_set = clip_set(recipe, train_recs, spec, hr_aug, target)
+    train_recs, val_recs = (split_subjects(recordings, spec.val_fraction, spec.seed) if spec.val_fraction > 0
+                            else (recordings, []))
+    clip = model.spec.clip
+    train_set = clip_set(recipe, train_recs, clip, spec.hr_aug, spec.target)
     if len(train_set) == 0:
         raise EdgeRPPGError(f"{data}: no training clips left after the validation split; lower --val-fraction")
-    val_set = validation_set(recipe, val_recs, spec)
+    val_set = validation_set(recipe, val_recs, clip)
     learned = [r for r in recordings if recipe.learns_from(r)]
-    meta = {"training": {"kind": kind, "data": str(data), "groups": sorted({r.group for r in learned}),
+    meta = {"training": {"kind": spec.kind, "data": str(data), "groups": sorted({r.group for r in learned}),
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
-                         "train_clips": len(train_set), "hr_aug": hr_aug, "spectral": spectral, "target": target,
-                         "device": device, **provenance}}
+                         "train_clips": len(train_set), "hr_aug": spec.hr_aug, "spectral": spec.spectral,
+                         "target": spec.target, "device": spec.device, **provenance}}
     start = time.perf_counter()
-    result = fit(model, train_set, val_set, epochs=epochs, lr=lr, batch=batch, out=out, resume=resume,
-                 device=device, seed=seed, meta=meta, objective=objective_for(model).with_spectral(spectral),
-                 schedule=schedule)
-    return {**result, "kind": kind, "model": model.spec.name, "variant": model.variant, "clip": spec.to_dict(),
+    options = FitOptions(epochs=spec.epochs, lr=spec.lr, batch=spec.batch, seed=spec.seed, device=spec.device,
+                         schedule=spec.schedule, resume=spec.resume)
+    result = fit(model, train_set, val_set, options, out=spec.out, meta=meta,
+                 objective=objective_for(model).with_spectral(spec.spectral))
+    return {**result, "kind": spec.kind, "model": model.spec.name, "variant": model.variant, "clip": clip.to_dict(),
             "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
             "seconds": time.perf_counter() - start}
@@ -94,8 +106,6 @@ def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0, target: str = 
     `hr_aug`: probability of resampling a clip to a random heart rate, `target`: "pulse" or "fundamental"
     (data.clips.ClipDataset)."""
     from torch.utils.data import Subset
-
-    from edgerppg.data.clips import ClipDataset
 
     if not recordings:
         return []
@@ -112,8 +122,6 @@ def validation_set(recipe, recordings: list, spec):
     from edgerppg.train.objectives import OBJECTIVES
 
     if OBJECTIVES.get(recipe.model_name).has_signal:
-        from edgerppg.data.clips import ClipDataset
-
         learned = [r for r in recordings if recipe.learns_from(r)]
         return ClipDataset(learned, spec) if recipe.pair_group is None else learned
     return clip_set(recipe, recordings, spec)

@@ -7,7 +7,7 @@ onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
 from edgerppg.bench.figures import model_figures  # noqa: E402
-from edgerppg.bench.onnx_macs import onnx_macs, onnx_weight_counts  # noqa: E402
+from edgerppg.export.macs import onnx_macs, onnx_weight_counts  # noqa: E402
 
 
 def conv_graph(path, zeros=0):

@@ -1,4 +1,4 @@
-"""Report rows, Markdown and plots from real `bench.accuracy.evaluate` output (pulse predictors on synthetic
+"""Report rows, Markdown and plots from real `predict.evaluate.evaluate` output (pulse predictors on synthetic
 recordings with a known pulse), next to a real numpy-backend latency result."""
 
 from types import SimpleNamespace
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from bench_fakes import write_fake
-from edgerppg.bench.accuracy import evaluate
+from edgerppg.predict.evaluate import evaluate
 from edgerppg.bench.gate import overall_metric
 from edgerppg.bench.report import accuracy_rows, rich_tables, to_markdown
 from edgerppg.bench.run import BenchSpec, benchmark
@@ -89,7 +89,7 @@ def test_plots_are_written(report, tmp_path):
 
 def test_paired_table_compares_with_the_slowest_artifact(report):
     from edgerppg.bench.paired import paired_difference
-    from edgerppg.bench.report import paired_rows, reference_result
+    from edgerppg.bench.paired import paired_rows, reference_result
 
     assert reference_result(report) is report.results[0]
     rows = paired_rows(report)
@@ -106,7 +106,7 @@ def test_paired_table_compares_with_the_slowest_artifact(report):
 def test_saved_json_carries_the_paired_rows_and_loads_back(report, tmp_path):
     import json
 
-    from edgerppg.bench.report import paired_rows
+    from edgerppg.bench.paired import paired_rows
     from edgerppg.bench.results import BenchReport
 
     report.save(tmp_path / "r.json")

@@ -42,7 +42,8 @@ def test_ground_truth_hr_matches_manifest(tmp_path):
 
 
 def test_pos_error_grows_as_bitrate_falls(tmp_path):
-    from edgerppg.bench.accuracy import ClassicalPredictor, evaluate
+    from edgerppg.predict.evaluate import evaluate
+    from edgerppg.predict.predictors import ClassicalPredictor
 
     synthesize(tmp_path / "d", subjects=3, seconds=10, size=128, codecs=["raw", "x264"], bitrates=["250k"], seed=5)
     res = evaluate(load_dataset(tmp_path / "d"), ClassicalPredictor("pos"), window=10.0)

@@ -14,7 +14,7 @@ from edgerppg.export.exporter import ExportOptions, export_module
 from edgerppg.export.parity import compare, synthetic_clips
 from edgerppg.export.precision import PRECISIONS
 from edgerppg.export.torch_export import EXPORTERS
-from edgerppg.runtime.ort_backend import make_session
+from edgerppg.export.session import make_session
 
 
 class Divergent(ToyRPPG):

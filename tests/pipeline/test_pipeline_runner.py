@@ -3,6 +3,7 @@ failed stage leaves no output in place and resumes on the next run. Uses tiny re
 
 import json
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import yaml
@@ -144,7 +145,7 @@ def test_default_recipe_is_valid_and_chains_every_stage():
 
     from edgerppg.pipeline import load_pipeline
 
-    pipe = load_pipeline(Path(__file__).resolve().parents[2] / "recipes" / "pipeline-default.yaml")
+    pipe = load_pipeline(Path(__file__).resolve().parents[2] / "pipelines" / "default.yaml")
     kinds = [s.kind for s in pipe.stages]
     assert kinds[:2] == ["synth", "synth"] and {"train", "prune", "export", "engine"} <= set(kinds)
     assert kinds[-1] == "bench" and pipe.run_dir == "runs/default"
@@ -154,19 +155,24 @@ def test_default_recipe_is_valid_and_chains_every_stage():
     assert "pos" in bench["methods"]
 
 
-def test_prune_override_patches_a_copy_of_the_recipe(tmp_path):
+def test_prune_override_sets_recipe_keys_through_the_schema():
     from pathlib import Path
-    from types import SimpleNamespace
 
-    from edgerppg.pipeline.stages import _patched_recipe
+    from edgerppg.recipes import load_recipe
 
     src = Path(__file__).resolve().parents[2] / "recipes" / "structured-10x.yaml"
     before = src.read_text()
-    out = _patched_recipe(SimpleNamespace(out=tmp_path, name="pruned"), src, {"finetune": {"epochs": 1}})
-    stages = yaml.safe_load(out.read_text())["stages"]
-    assert next(s["finetune"] for s in stages if "finetune" in s)["epochs"] == 1 and src.read_text() == before
+    recipe = load_recipe(src)
+    patched = recipe.override({"finetune": {"epochs": 1}})
+    assert next(s for s in patched.stages if s.KIND == "finetune").epochs == 1 and src.read_text() == before
+    assert next(s for s in recipe.stages if s.KIND == "finetune").epochs != 1 and patched.hash != recipe.hash
+    assert recipe.override({}) is recipe
     with pytest.raises(EdgeRPPGError, match="override 'finetun' matches no stage"):
-        _patched_recipe(SimpleNamespace(out=tmp_path, name="pruned"), src, {"finetun": {"epochs": 1}})
+        recipe.override({"finetun": {"epochs": 1}})
+    with pytest.raises(EdgeRPPGError, match="unknown key 'epoch'"):
+        recipe.override({"finetune": {"epoch": 1}})
+    with pytest.raises(EdgeRPPGError, match="'epochs' must be int"):
+        recipe.override({"finetune": {"epochs": "one"}})
 
 
 def test_export_stage_passes_no_conv2d(tmp_path, monkeypatch):
@@ -175,23 +181,52 @@ def test_export_stage_passes_no_conv2d(tmp_path, monkeypatch):
     from edgerppg.pipeline import stages
 
     calls = []
-    monkeypatch.setattr(stages, "run_cli", lambda ctx, args: calls.append(args) or {})
+    monkeypatch.setattr(stages, "export_checkpoint", lambda ckpt, out, options: calls.append(options) or {})
     for conv2d in (True, False):
         params = {"checkpoint": "c.safetensors", "precisions": ["fp32"], "sparse": False, "calib": None,
                   "batch": None, "conv2d": conv2d}
         stages.export_stage(SimpleNamespace(params=params, out=tmp_path, name="export"))
-    assert "--no-conv2d" not in calls[0] and "--no-conv2d" in calls[1]
+    assert calls[0].conv2d and not calls[1].conv2d and calls[0].batch == 1
+    assert "--no-conv2d" in (tmp_path / "stage.log").read_text()
 
 
 def test_prune_stage_passes_groups(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
     from edgerppg.pipeline import stages
+    from edgerppg.recipes.apply import PruneResult
 
     calls = []
-    monkeypatch.setattr(stages, "run_cli", lambda ctx, args: calls.append(args) or {})
+
+    def fake_apply(recipe, ckpt, data, out, groups=None):
+        calls.append(groups)
+        return PruneResult(recipe=recipe.name, recipe_hash=recipe.hash, checkpoint=ckpt, out=str(out), model="m",
+                           variant="v")
+
+    monkeypatch.setattr(stages, "apply_recipe", fake_apply)
+    recipe = str(Path(__file__).resolve().parents[2] / "recipes" / "snip-10x.yaml")
     for groups in (None, ["raw", "x264-250k"]):
-        params = {"checkpoint": "c.safetensors", "recipe": "r.yaml", "data": "d", "override": {}, "groups": groups}
+        params = {"checkpoint": "c.safetensors", "recipe": recipe, "data": "d", "override": {}, "groups": groups}
         stages.prune_stage(SimpleNamespace(params=params, out=tmp_path, name="pruned"))
-    assert "--groups" not in calls[0]
-    assert calls[1][calls[1].index("--groups") + 1] == "raw,x264-250k"
+    assert calls == [None, ["raw", "x264-250k"]]
+    assert "--groups raw,x264-250k" in (tmp_path / "stage.log").read_text()
+
+
+def test_pipelines_and_recipes_say_what_they_are():
+    """Shipped pipelines and pruning recipes live apart and name their schema; each loader refuses the other."""
+    from edgerppg.pipeline import load_pipeline
+    from edgerppg.recipes import load_recipe
+
+    root = Path(__file__).resolve().parents[2]
+    pipelines, recipes = sorted((root / "pipelines").glob("*.yaml")), sorted((root / "recipes").glob("*.yaml"))
+    assert pipelines and recipes
+    for p in pipelines:
+        assert yaml.safe_load(p.read_text())["schema"] == "edgerppg-pipeline/1"
+        load_pipeline(p)
+        with pytest.raises(EdgeRPPGError, match="is a pipeline, not a pruning recipe; run it with `edgerppg run"):
+            load_recipe(p)
+    for r in recipes:
+        assert yaml.safe_load(r.read_text())["schema"] == "edgerppg-recipe/1"
+        load_recipe(r)
+        with pytest.raises(EdgeRPPGError, match="is a pruning recipe, not a pipeline"):
+            load_pipeline(r)

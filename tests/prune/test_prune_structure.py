@@ -9,8 +9,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from edgerppg.prune import SCORERS, add_n2nskip, prunable_params
 from edgerppg.prune.connectivity import connectivity_score
 from edgerppg.prune.masks import MASKERS, MaskSet
-from edgerppg.prune.n2nskip import rebuild, skip_param_names
-from edgerppg.prune.structured import prune_channels
+from edgerppg.models.skips import rebuild, skip_param_names
+from edgerppg.prune.structured import ChannelBudget, prune_channels
 
 
 def _x():
@@ -60,7 +60,7 @@ def test_structured_reaches_ten_x_on_toy(norm):
     x = _x()
     dense = _macs(model, x)
     score = lambda m: SCORERS.get("snip")(m, prunable_params(m), toy_batches(), toy_objective)  # noqa: E731
-    summary = prune_channels(model, x, score, lambda m: _macs(m, x), 10, exclude="head")
+    summary = prune_channels(model, x, score, lambda m: _macs(m, x), ChannelBudget(10, exclude="head"))
     assert dense / _macs(model, x) >= 10 and summary["mac_ratio"] >= 10
     for name, m in model.named_modules():
         if isinstance(m, (nn.InstanceNorm3d, nn.BatchNorm3d)):
@@ -77,7 +77,7 @@ def test_structured_real_tiny_model_reloads(name, tmp_path):
     ex = model.example_inputs()
     dense = total_macs(model)
     score = lambda m: SCORERS.get("magnitude")(m, prunable_params(m))  # noqa: E731
-    prune_channels(model, ex, score, total_macs, 10, exclude=r"head|(^|\.)out($|\.)")
+    prune_channels(model, ex, score, total_macs, ChannelBudget(10, exclude=r"head|(^|\.)out($|\.)"))
     assert dense / total_macs(model) >= 10
     save_checkpoint(tmp_path / "s.safetensors", model)
     again, manifest = load_checkpoint(tmp_path / "s.safetensors")
@@ -130,7 +130,7 @@ def test_channel_floor_on_one_side_of_tied_layers_keeps_them_equal():
     model = create_model("stven", "tiny")
     score = lambda m: SCORERS.get("magnitude")(m, prunable_params(m))  # noqa: E731
     width = channel_widths(model)["enc1.conv"][1]
-    prune_channels(model, model.example_inputs(), score, total_macs, 2, exclude=r"head|(^|\.)out($|\.)",
-                   min_channels=width, min_channels_scope=r"^enc1\.conv$")
+    prune_channels(model, model.example_inputs(), score, total_macs,
+                   ChannelBudget(2, exclude=r"head|(^|\.)out($|\.)", min_channels=width, min_channels_scope=r"^enc1\.conv$"))
     widths = channel_widths(model)
     assert widths["enc1.conv"][1] == widths["dec2.conv"][1] == width, widths

@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.prune.report import layer_macs
-from edgerppg.prune.structured import channel_widths, prune_channels
+from edgerppg.prune.structured import ChannelBudget, channel_widths, prune_channels
 
 
 def _setup(width: int = 32):
@@ -33,7 +33,7 @@ def _magnitude(model):
 def test_cost_aware_prune_lands_near_target_without_collapsing_a_group():
     model, x, macs = _setup()
     snaps = [channel_widths(model)]
-    summary = prune_channels(model, x, _magnitude, macs, 10, exclude="head", cost_fn=lambda m: layer_macs(m, m, x),
+    summary = prune_channels(model, x, _magnitude, macs, ChannelBudget(10, exclude="head"), cost_fn=lambda m: layer_macs(m, m, x),
                              on_step=lambda i, r: snaps.append(channel_widths(model)))
     assert 10 <= summary["mac_ratio"] < 11
     assert summary["mac_ratio"] == summary["dense_macs"] / macs(model)
@@ -48,7 +48,7 @@ def test_cost_aware_prune_lands_near_target_without_collapsing_a_group():
 def test_group_step_cap_bounds_each_step():
     model, x, macs = _setup(width=16)
     snaps = [channel_widths(model)]
-    prune_channels(model, x, _magnitude, macs, 4, exclude="head", group_step_cap=0.25,
+    prune_channels(model, x, _magnitude, macs, ChannelBudget(4, exclude="head", group_step_cap=0.25),
                    on_step=lambda i, r: snaps.append(channel_widths(model)))
     drops = [before[n][1] - after[n][1] for before, after in zip(snaps, snaps[1:]) for n in after]
     caps = [max(1, int(0.25 * before[n][1])) for before, after in zip(snaps, snaps[1:]) for n in after]
@@ -59,18 +59,18 @@ def test_min_channels_is_kept_by_every_pruned_layer():
     """At 6x fewer MACs the width-8 toy's `up` layer drops to 2 channels; with min_channels=3 no layer goes
     below 3 and the target is still met (other layers give the channels instead)."""
     free, x, macs = _setup(width=8)
-    prune_channels(free, x, _magnitude, macs, 6, exclude="head")
+    prune_channels(free, x, _magnitude, macs, ChannelBudget(6, exclude="head"))
     assert channel_widths(free)["up"][1] < 3
 
     model, x, macs = _setup(width=8)
-    summary = prune_channels(model, x, _magnitude, macs, 6, exclude="head", min_channels=3)
+    summary = prune_channels(model, x, _magnitude, macs, ChannelBudget(6, exclude="head", min_channels=3))
     widths = {name: out for name, (_, out) in channel_widths(model).items() if "head" not in name}
     assert min(widths.values()) == 3 and summary["mac_ratio"] >= 6, widths
 
 
 def test_min_channels_scope_limits_the_floor_to_matching_layers():
     model, x, macs = _setup(width=8)
-    prune_channels(model, x, _magnitude, macs, 10, exclude="head", min_channels=3, min_channels_scope="^up$")
+    prune_channels(model, x, _magnitude, macs, ChannelBudget(10, exclude="head", min_channels=3, min_channels_scope="^up$"))
     widths = channel_widths(model)
     assert widths["up"][1] == 3 and widths["stem.0"][1] < 3 and widths["res_a"][1] < 3, widths
 
@@ -78,4 +78,5 @@ def test_min_channels_scope_limits_the_floor_to_matching_layers():
 def test_min_channels_scope_matching_nothing_is_an_error():
     model, x, macs = _setup(width=8)
     with pytest.raises(EdgeRPPGError, match="min_channels_scope 'nope' matches no conv layer"):
-        prune_channels(model, x, _magnitude, macs, 6, exclude="head", min_channels=3, min_channels_scope="nope")
+        prune_channels(model, x, _magnitude, macs,
+                       ChannelBudget(6, exclude="head", min_channels=3, min_channels_scope="nope"))

@@ -12,7 +12,7 @@ from edgerppg.prune.report import total_macs
 from edgerppg.recipes import parse_recipe
 from edgerppg.recipes.apply import PruneResult, _save_and_verify
 from edgerppg.recipes.runners import RUNNERS, Context
-from edgerppg.train import objective
+from edgerppg.train.objectives import objective
 
 EXCLUDE = r"head|(^|\.)out($|\.)"
 

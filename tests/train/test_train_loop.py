@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from edgerppg.errors import EdgeRPPGError
-from edgerppg.train.loop import SCHEDULES, fit
+from edgerppg.train.loop import SCHEDULES, FitOptions, fit
 from edgerppg.train.state import state_path
 from train_toy import ToyModel, ToyObjective, ToySet, toy_save
 
@@ -13,8 +13,9 @@ def _fit(tmp_path, epochs=3, seed=0, **kw):
     torch.manual_seed(seed)
     model = ToyModel()
     kw.setdefault("out", tmp_path / "toy.ckpt")
-    result = fit(model, ToySet(), ToySet(n=8, seed=1), epochs=epochs, lr=0.01, batch=4, objective=ToyObjective(),
-                 seed=seed, save=toy_save, **kw)
+    options = FitOptions(epochs=epochs, lr=0.01, batch=4, seed=seed,
+                         **{k: kw.pop(k) for k in list(kw) if k in FitOptions.__dataclass_fields__})
+    result = fit(model, ToySet(), ToySet(n=8, seed=1), options, objective=ToyObjective(), save=toy_save, **kw)
     return model, result
 
 
@@ -84,18 +85,18 @@ def test_resume_off_starts_over_and_mismatched_state_is_refused(tmp_path):
     _, result = _fit(tmp_path, epochs=1, resume=False)
     assert len(result["history"]) == 1
     with pytest.raises(EdgeRPPGError, match="different lr"):
-        fit(ToyModel(), ToySet(), None, epochs=2, lr=0.5, batch=4, objective=ToyObjective(),
+        fit(ToyModel(), ToySet(), None, FitOptions(epochs=2, lr=0.5, batch=4), objective=ToyObjective(),
             out=tmp_path / "toy.ckpt", save=toy_save)
     with pytest.raises(EdgeRPPGError, match="another architecture"):
-        fit(ToyModel(dim=5), ToySet(dim=5), None, epochs=2, lr=0.01, batch=4, objective=ToyObjective(),
+        fit(ToyModel(dim=5), ToySet(dim=5), None, FitOptions(epochs=2, lr=0.01, batch=4), objective=ToyObjective(),
             out=tmp_path / "toy.ckpt", save=toy_save)
 
 
 def test_bad_arguments_and_empty_data_are_one_line_errors(tmp_path):
     with pytest.raises(EdgeRPPGError, match="epochs >= 1"):
-        fit(ToyModel(), ToySet(), None, epochs=0, objective=ToyObjective())
+        fit(ToyModel(), ToySet(), None, FitOptions(epochs=0), objective=ToyObjective())
     with pytest.raises(EdgeRPPGError, match="training set is empty"):
-        fit(ToyModel(), ToySet(n=0), None, epochs=1, objective=ToyObjective())
+        fit(ToyModel(), ToySet(n=0), None, FitOptions(epochs=1), objective=ToyObjective())
 
 
 def test_divergence_is_reported(tmp_path):
@@ -104,7 +105,7 @@ def test_divergence_is_reported(tmp_path):
             return super().__call__(model, batch) * float("nan")
 
     with pytest.raises(EdgeRPPGError, match="diverged"):
-        fit(ToyModel(), ToySet(), None, epochs=1, objective=NaNObjective())
+        fit(ToyModel(), ToySet(), None, FitOptions(epochs=1), objective=NaNObjective())
 
 
 def test_cosine_schedule_sets_every_step_and_resumes_on_the_same_curve(tmp_path, monkeypatch):

@@ -6,7 +6,7 @@ import torch
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.models import MODELS, create_model
 from edgerppg.spec import ClipSpec
-from edgerppg.train import OBJECTIVES, objective
+from edgerppg.train.objectives import OBJECTIVES, objective
 from edgerppg.train.objectives import feature_layers, tap_features
 
 CLIP = ClipSpec(frames=8, height=32, width=32).to_dict()

@@ -1,4 +1,4 @@
-"""bench.accuracy: evaluate() on recordings with known pulses, ModelPredictor's clip overlap-add, predictors."""
+"""predict: evaluate() on recordings with known pulses, ModelPredictor's clip overlap-add, predictors."""
 
 import json
 from dataclasses import dataclass, field
@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from edgerppg.bench import accuracy
+from edgerppg.predict import evaluate as ev
+from edgerppg.predict import predictors
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.signal.metrics import METRIC_KEYS
 from edgerppg.spec import ClipSpec
@@ -51,7 +52,7 @@ def recordings(groups=("raw", "x264-250k"), rates=(60.0, 75.0, 90.0), seconds=30
 
 
 def test_perfect_predictor_scores_near_zero_with_all_fields():
-    res = accuracy.evaluate(recordings(), ShiftPredictor(), window=10.0)
+    res = ev.evaluate(recordings(), ShiftPredictor(), window=10.0)
     assert res["band"] == [0.7, 3.0] and res["window"] == 10.0 and res["step"] == 10.0 and res["method"] == "welch"
     assert len(res["windows"]) == 6 * 3 and len(res["subjects"]) == 6
     assert set(res["groups"]) == {"raw", "x264-250k"}
@@ -66,7 +67,7 @@ def test_perfect_predictor_scores_near_zero_with_all_fields():
 
 
 def test_rate_error_is_measured_per_window_and_other_fps():
-    res = accuracy.evaluate(recordings(groups=("raw",)), ShiftPredictor(factor=1.07, fps=25.0), window=10.0, step=5.0)
+    res = ev.evaluate(recordings(groups=("raw",)), ShiftPredictor(factor=1.07, fps=25.0), window=10.0, step=5.0)
     m = res["overall"]["window"]
     assert len(res["windows"]) == 3 * 5  # (30 - 10) / 5 + 1 windows per recording
     assert m["mae"] == pytest.approx(5.25, abs=0.4)  # 7 % of 60, 75, 90 bpm: 4.2, 5.25, 6.3
@@ -75,7 +76,7 @@ def test_rate_error_is_measured_per_window_and_other_fps():
 
 
 def test_method_and_band_are_used_and_recorded():
-    res = accuracy.evaluate(recordings(groups=("raw",), rates=(150.0,)), ShiftPredictor(), band=(0.7, 2.0),
+    res = ev.evaluate(recordings(groups=("raw",), rates=(150.0,)), ShiftPredictor(), band=(0.7, 2.0),
                             method="fft")
     assert res["band"] == [0.7, 2.0] and res["method"] == "fft"
     assert res["subjects"][0]["hr_true"] <= 120.0  # 150 bpm lies outside the band
@@ -83,22 +84,22 @@ def test_method_and_band_are_used_and_recorded():
 
 def test_evaluate_errors_are_one_line():
     with pytest.raises(EdgeRPPGError):
-        accuracy.evaluate([], ShiftPredictor())
+        ev.evaluate([], ShiftPredictor())
     rec = recordings(groups=("raw",))[0]
     rec.bvp = np.array([])
     with pytest.raises(EdgeRPPGError, match="fake.avi"):
-        accuracy.evaluate([rec], ShiftPredictor())
+        ev.evaluate([rec], ShiftPredictor())
 
 
 def test_accuracy_table_rows_per_predictor_and_group():
-    table = accuracy.accuracy_table(recordings(), [ShiftPredictor(name="a"), ShiftPredictor(1.2, name="b")])
+    table = ev.accuracy_table(recordings(), [ShiftPredictor(name="a"), ShiftPredictor(1.2, name="b")])
     assert [(r["predictor"], r["group"]) for r in table["rows"]] == [
         ("a", "raw"), ("a", "x264-250k"), ("b", "raw"), ("b", "x264-250k")]
     assert table["rows"][0]["mae"] < 0.5 < 10 < table["rows"][2]["mae"]
 
 
 def test_measure_windows_and_snr():
-    out = accuracy.measure(beat(72.0, 25.0, 30.0, noise=0.2), 30.0, window=10.0, step=5.0)
+    out = ev.measure(beat(72.0, 25.0, 30.0, noise=0.2), 30.0, window=10.0, step=5.0)
     assert abs(out["hr_bpm"] - 72.0) < 0.5 and out["snr_db"] > 0
     assert [w["start_s"] for w in out["windows"]] == [0.0, 5.0, 10.0, 15.0]
     assert all(abs(w["hr_bpm"] - 72.0) < 1.0 for w in out["windows"])
@@ -126,34 +127,34 @@ def green_model(calls):
 def test_model_predictor_overlap_adds_clips(n):
     calls = []
     spec = ClipSpec(frames=32, height=16, width=16, fps=30.0)
-    pred = accuracy.ModelPredictor(green_model(calls), spec, "green-model")
+    pred = predictors.ModelPredictor(green_model(calls), spec, "green-model")
     frames = _video_with_pulse(84.0, n, 16, 30.0)
     pulse, fps = pred.pulse(frames, 30.0)
     assert fps == 30.0 and pulse.shape == (n,)
     clips = sum(c[0] for c in calls)
     assert clips == len(set(list(range(0, n - 32 + 1, 16)) + [n - 32]))  # half overlap, last clip at the end
-    assert max(c[0] for c in calls) <= accuracy.BATCH
+    assert max(c[0] for c in calls) <= predictors.BATCH
     truth = beat(84.0, n / 30.0, 30.0)
     assert np.corrcoef(pulse, truth)[0, 1] > 0.95  # clips are z-scored on their own, so not exact
 
 
 def test_model_predictor_resamples_and_checks_sizes():
     spec = ClipSpec(frames=32, height=16, width=16, fps=30.0)
-    pred = accuracy.ModelPredictor(green_model([]), spec, "m")
+    pred = predictors.ModelPredictor(green_model([]), spec, "m")
     pulse, fps = pred.pulse(_video_with_pulse(90.0, 300, 16, 25.0), 25.0)
     assert fps == 30.0 and pulse.shape == (360,)
-    assert abs(accuracy.measure(pulse, fps)["hr_bpm"] - 90.0) < 1.0
+    assert abs(ev.measure(pulse, fps)["hr_bpm"] - 90.0) < 1.0
     with pytest.raises(EdgeRPPGError, match="shorter than one 32-frame"):
         pred.pulse(_video_with_pulse(90.0, 20, 16, 30.0), 30.0)
     with pytest.raises(EdgeRPPGError, match="crops"):
         pred.pulse(_video_with_pulse(90.0, 64, 24, 30.0), 30.0)
-    bad = accuracy.ModelPredictor(lambda x: np.zeros((1, 5)), spec, "bad")
+    bad = predictors.ModelPredictor(lambda x: np.zeros((1, 5)), spec, "bad")
     with pytest.raises(EdgeRPPGError, match="returned shape"):
         bad.pulse(_video_with_pulse(90.0, 64, 16, 30.0), 30.0)
 
 
 def test_classical_predictor_rejects_unknown_names():
     with pytest.raises(EdgeRPPGError, match="choose one of"):
-        accuracy.ClassicalPredictor("ica")
+        predictors.ClassicalPredictor("ica")
     with pytest.raises(EdgeRPPGError, match="crop"):
-        accuracy.ClassicalPredictor("pos", crop="eyes")
+        predictors.ClassicalPredictor("pos", crop="eyes")
