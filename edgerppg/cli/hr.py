@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
 from edgerppg.atomic import atomic_path
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
+from edgerppg.data.sources import is_url, source_spec
 from edgerppg.errors import EdgeRPPGError, require
-from edgerppg.predict.live import live_hr, open_stream
+from edgerppg.predict.live import live_hr
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.predict.video import video_hr
 from edgerppg.runtime.predict import load_predictor
@@ -19,7 +21,8 @@ from edgerppg.signal.hr import power_spectrum
 
 @app.command("hr")
 def hr_cmd(
-    video: Path = typer.Argument(None, help="Video file (omit with --camera or --follow)."),
+    video: str = typer.Argument(None, help="Video file, or a stream URL (rtsp://, udp://, http://, ...: live); "
+                                            "omit with --camera or --follow."),
     method: str = typer.Option("pos", "--method", help="Classical method: pos, chrom or green."),
     model: Path = typer.Option(None, "--model", help="Checkpoint (.safetensors) or export dir instead of a method."),
     crop: str = typer.Option("auto", "--crop", help="Face crop: auto (Haar), haar, full (frame is the face), center."),
@@ -33,18 +36,22 @@ def hr_cmd(
     follow: Path = typer.Option(None, "--follow", help="Live: follow a video file that is still being written."),
     duration: float = typer.Option(None, "--duration", help="Live: stop after this many seconds."),
     refresh: float = typer.Option(1.0, "--refresh", help="Live: seconds between HR updates."),
+    timeout: float = typer.Option(10.0, "--timeout", help="Live: seconds to wait for the source to open and for each "
+                                                           "frame before giving up."),
 ) -> None:
     """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second)."""
-    live = camera is not None or follow is not None
-    if live == (video is not None):
-        raise EdgeRPPGError("give either a VIDEO file or one of --camera / --follow; see edgerppg hr --help")
+    live = camera is not None or follow is not None or (video is not None and is_url(video))
+    if (video is not None) + (camera is not None) + (follow is not None) != 1:
+        raise EdgeRPPGError("give one source: a VIDEO file or stream URL, --camera N or --follow FILE; "
+                            "see edgerppg hr --help")
     if model is not None:
         predictor = load_predictor(str(model), backend=None, device="cpu")
     else:
         predictor = ClassicalPredictor(method, crop="auto" if live else crop)
     if live:
-        _live(camera if camera is not None else follow, predictor, crop, window, refresh, duration, band, estimator,
-              json_out)
+        source = source_spec(video, camera=camera, follow=follow, duration=duration, open_timeout=timeout,
+                             read_timeout=timeout)
+        _live(source, predictor, crop, window, refresh, band, estimator, json_out)
         return
 
     result = video_hr(video, predictor, crop, window, step, band, estimator)
@@ -73,17 +80,15 @@ def _render(result: dict, samples: int) -> None:
     console.print(table)
 
 
-def _live(source, predictor, crop, window, refresh, duration, band, estimator, json_out) -> None:
-    frames, fps = open_stream(source, duration)
-    crop = "haar" if crop == "auto" else crop
-    for update in live_hr(frames, fps, predictor, crop, window, refresh, band, estimator):
+def _live(source, predictor, crop, window, refresh, band, estimator, json_out) -> None:
+    for update in live_hr(source, predictor, crop, window, refresh, band, estimator):
         if json_out:
-            import json
-
             print(json.dumps(update), flush=True)
         else:
+            latency = "-" if update["latency_ms"] is None else f"{update['latency_ms']:.0f}"
             console.print(f"t {update['t_s']:7.1f} s  HR {update['hr_bpm']:6.1f} bpm  SNR {update['snr_db']:5.1f} dB  "
-                          f"window {update['window_s']:4.1f} s  {update['fps_processing']:6.1f} fps", highlight=False)
+                          f"window {update['window_s']:4.1f} s  {update['fps_processing']:6.1f} fps  latency "
+                          f"{latency} ms  dropped {update['frames_dropped']}", highlight=False)
 
 
 def _save_plot(result: dict, out: Path) -> None:

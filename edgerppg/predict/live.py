@@ -1,99 +1,80 @@
-"""Live heart rate: sliding-window HR over a camera or a video file that is still being written."""
+"""Live heart rate: sliding-window HR over a camera, a network stream or a video file still being written.
+
+Frames come from a `data.sources.FrameSource` (a reader thread; a live source drops its oldest frame when the
+consumer falls behind, and counts it), are face-tracked with a short look-ahead (`FaceTracker`) and fed to the
+predictor's pulse stream (`predict.stream`, which keeps only the last window); every `refresh` seconds of video
+the last `window` seconds give an HR. Each update says how old its newest frame was when the HR came out
+(`latency_ms`: frame captured to HR computed) and how many frames the source dropped so far.
+"""
 
 from __future__ import annotations
 
 import time
 from collections import deque
-from pathlib import Path
-from typing import Iterable
 
 import numpy as np
 
+from edgerppg.data.face import FaceTracker
+from edgerppg.data.sources import FrameSource, SourceSpec
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.predict.video import bgr_to_rgb
 from edgerppg.signal.filters import DEFAULT_BAND, check_band
 from edgerppg.signal.hr import heart_rate, snr
 
-
-def live_hr(frames: Iterable[np.ndarray], fps: float, predictor, crop: str = "haar", window: float = 10.0,
-            refresh: float = 1.0, band=DEFAULT_BAND, method: str = "welch", min_seconds: float = 4.0):
-    """Sliding-window HR over a stream of RGB frames (camera or growing file), one update every `refresh` s.
-
-    Each frame is face-cropped and reduced to the predictor's feature (mean RGB, or the crop for a model) as it
-    arrives; every `refresh` s of video the last `window` s are turned into a pulse and an HR. Yields dicts
-    {"t_s", "hr_bpm", "snr_db", "window_s", "frames", "fps_processing"}. A frame where no face is found
-    repeats the previous feature; a whole window without a face is an error.
-    """
-    fps = float(fps)
-    band = check_band(fps, band)
-    buf: deque = deque(maxlen=max(2, int(round(window * fps))))
-    every = max(1, int(round(refresh * fps)))
-    chunk = max(1, min(every, int(round(fps / 3))))  # frames cropped together: one face detection per chunk
-    need = int(round(min(window, min_seconds) * fps))
-    last, misses, pending, count, t0 = None, 0, [], 0, time.perf_counter()
-    for frame in frames:
-        pending.append(np.asarray(frame))
-        count += 1
-        if len(pending) < chunk:
-            continue
-        try:
-            feats = predictor.features(predictor.crop_frames(np.stack(pending), crop, "live video"))
-            last, misses = feats[-1], 0
-        except EdgeRPPGError:
-            misses += len(pending)
-            if last is None or misses > buf.maxlen:
-                raise
-            feats = [last] * len(pending)
-        buf.extend(feats)
-        pending = []
-        if count % every >= chunk or len(buf) < need:
-            continue
-        pulse, pfps = predictor.pulse(np.stack(buf), fps)
-        hr = heart_rate(pulse, pfps, band, method)
-        yield {"t_s": count / fps, "hr_bpm": hr, "snr_db": snr(pulse, pfps, hr, band), "window_s": len(buf) / fps,
-               "frames": count, "fps_processing": count / max(time.perf_counter() - t0, 1e-9)}
+#: seconds of frames the classical methods take their skin colour from at once (shorter: fresher updates)
+LIVE_CHUNK_S = 1 / 3
 
 
-def open_stream(source, duration: float | None = None, poll: float = 0.2):
-    """(frames iterator, fps) from a camera index or a video file that may still be growing.
+def live_hr(source: SourceSpec, predictor, crop: str = "auto", window: float = 10.0, refresh: float = 1.0,
+            band=DEFAULT_BAND, method: str = "welch", min_seconds: float = 4.0, lookahead: float = 1.0):
+    """Yield one dict per update: {"t_s", "hr_bpm", "snr_db", "window_s", "frames", "frames_dropped",
+    "frames_without_face", "latency_ms", "fps_processing"}. The first update comes once `min(window,
+    min_seconds)` seconds of pulse exist. `lookahead`: seconds a frame may wait for its face box (a live source
+    holds the last box beyond that)."""
+    crop = "haar" if crop == "auto" else crop
+    heart_rate(np.sin(np.arange(300) / 3.0), 30.0, method=method)  # import the estimator now, not mid-stream
+    with FrameSource(source) as frames:
+        fps = frames.fps
+        band = check_band(fps, band)
+        side = predictor.crop_side(crop, (frames.height, frames.width))
+        tracker = FaceTracker(side, crop, bgr=True, max_lookahead=max(1, int(round(lookahead * fps))),
+                              source=source.name, background=True)
+        stream = predictor.stream(fps, keep=window, source=source.name, background=True, chunk=LIVE_CHUNK_S)
+        every = max(1, int(round(refresh * fps)))
+        need = min(window, min_seconds)
+        captured: deque = deque(maxlen=int(round((window + lookahead + 5) * fps)))  # capture times, newest last
+        t0, count = time.perf_counter(), 0
+        for frame in frames:
+            count += 1
+            captured.append(frame.captured)
+            crops = tracker.push(frame.image)
+            if crops:
+                stream.push(bgr_to_rgb(crops))
+            if count % every:
+                continue
+            pulse, pfps = stream.pulse(last=window)
+            if pulse.size / pfps < need:
+                continue
+            hr = heart_rate(pulse, pfps, band, method)
+            newest = _newest_capture(captured, count, tracker.emitted, stream, fps)
+            yield {"t_s": tracker.emitted / fps, "hr_bpm": hr, "snr_db": snr(pulse, pfps, hr, band),
+                   "window_s": pulse.size / pfps, "frames": count, "frames_dropped": frames.stats["dropped"],
+                   "frames_without_face": tracker.unseen,
+                   "latency_ms": 1e3 * (time.monotonic() - newest) if newest is not None else None,
+                   "fps_processing": count / max(time.perf_counter() - t0, 1e-9)}
+        if count == 0:
+            raise EdgeRPPGError(f"{source.name}: no frame arrived"
+                                f"{'' if source.duration is None else f' in {source.duration:g} s'}; check that the "
+                                "source is sending video")
 
-    At the end of a file the reader waits for new frames (re-opening it and skipping what was read), so a
-    recording being written is followed live; `duration` (wall-clock s) bounds the whole stream.
-    """
-    import cv2
 
-    camera = isinstance(source, int)
-    name = f"camera {source}" if camera else str(source)
-    began = time.monotonic()
-    cap = cv2.VideoCapture(source if camera else str(source))
-    while not camera and not cap.isOpened() and Path(source).exists() and duration is not None \
-            and time.monotonic() - began < duration:
-        time.sleep(poll)  # a file that has just been created may not have a readable header yet
-        cap = cv2.VideoCapture(str(source))
-    if not cap.isOpened():
-        raise EdgeRPPGError(f"{name}: cannot be opened as a video source; check the camera index or file path")
-    fps = cap.get(cv2.CAP_PROP_FPS) or 0.0
-    fps = float(fps) if 1.0 <= fps <= 240.0 else 30.0
-
-    def frames():
-        nonlocal cap
-        start, read = began, 0
-        try:
-            while duration is None or time.monotonic() - start < duration:
-                ok, bgr = cap.read()
-                if ok:
-                    read += 1
-                    yield cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-                    continue
-                if camera:
-                    raise EdgeRPPGError(f"{name}: stopped delivering frames; check the camera connection")
-                time.sleep(poll)  # end of a growing file: reopen and skip what was already read
-                cap.release()
-                cap = cv2.VideoCapture(str(source))
-                for _ in range(read):
-                    if not cap.grab():
-                        break
-        finally:
-            cap.release()
-
-    return frames(), fps
-
+def _newest_capture(captured: deque, count: int, emitted: int, stream, fps: float) -> float | None:
+    """The capture time of the newest source frame whose information is in the pulse just computed: the newest
+    cropped frame, or for a model the last frame of its last clip. `captured` holds the capture times of the
+    last len(captured) of the `count` frames read."""
+    newest = emitted - 1
+    if hasattr(stream, "weight"):  # a model's pulse ends where its last clip ended, at the model's frame rate
+        covered = (stream.offset + np.count_nonzero(stream.weight > 0)) / stream.fps
+        newest = min(newest, int(covered * fps) - 1)
+    pos = newest - (count - len(captured))
+    return captured[pos] if 0 <= pos < len(captured) else None

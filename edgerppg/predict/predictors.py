@@ -19,6 +19,7 @@ from edgerppg.data.clips import prepare_frames
 from edgerppg.data.face import crop_faces
 from edgerppg.data.skin import skin_masks
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.predict.stream import BATCH, FeatureStream, ModelStream
 from edgerppg.signal.classical import METHODS
 from edgerppg.signal.rgb import mean_rgb
 
@@ -26,8 +27,6 @@ from edgerppg.signal.rgb import mean_rgb
 CROPS: tuple[str, ...] = ("auto", "haar", "full", "center")
 #: side of the face crop the classical methods average over (the models' input size)
 CROP_SIZE = 128
-#: clips per `infer` call in `ModelPredictor`
-BATCH = 4
 
 
 class Predictor(Protocol):
@@ -59,12 +58,22 @@ class ClassicalPredictor:
             return frames
         return _crop(frames, crop, CROP_SIZE, source)
 
+    def crop_side(self, crop: str, shape: tuple) -> int | None:
+        """The side of the face crops taken from frames of `shape` (None: "full" keeps square frames as they are)."""
+        return None if crop == "full" and shape[0] == shape[1] else CROP_SIZE
+
     def features(self, crops: np.ndarray) -> np.ndarray:
         """Skin-masked mean RGB (N, 3) of face crops: the per-frame sample the methods work on."""
         return mean_rgb(crops, skin_masks(crops))
 
     def pulse(self, features: np.ndarray, fps: float) -> tuple[np.ndarray, float]:
         return self._fn(features, fps), float(fps)
+
+    def stream(self, fps: float, keep: float | None = None, source: str = "video", background: bool = False,
+               chunk: float = 1.0) -> FeatureStream:
+        """The pulse built up as face crops arrive (`predict.stream`); `keep` seconds of history for live use,
+        `chunk` seconds of crops per skin-colour estimate."""
+        return FeatureStream(self, fps, chunk=chunk, keep=keep)
 
     def predict(self, recording) -> tuple[np.ndarray, float]:
         crop = recording.crop if self.crop == "auto" else self.crop
@@ -81,23 +90,30 @@ class ModelPredictor:
         self.name = name
 
     def crop_frames(self, frames: np.ndarray, crop: str, source: str = "video") -> np.ndarray:
-        """Face crops at the model's input size (the live path; whole recordings go through prepare_frames)."""
+        """Face crops at the model's input size (whole recordings go through prepare_frames)."""
         return _crop(frames, "haar" if crop == "auto" else crop, int(self.spec.height), source)
+
+    def crop_side(self, crop: str, shape: tuple) -> int:
+        return int(self.spec.height)
 
     def features(self, crops: np.ndarray) -> np.ndarray:
         return crops
 
+    def stream(self, fps: float, keep: float | None = None, source: str = "video", batch: int = BATCH,
+               background: bool = False, chunk: float | None = None) -> ModelStream:
+        """The pulse built up as face crops arrive (`predict.stream`); `keep` seconds of history for live use,
+        `background`: the model runs on a worker thread (`chunk` is the classical streams' and unused here)."""
+        return ModelStream(self.infer, self.spec, fps, batch=batch, keep=keep, source=source, background=background)
+
     def pulse(self, frames: np.ndarray, fps: float, source: str = "frames") -> tuple[np.ndarray, float]:
         """Pulse at spec.fps from face crops (N, H, W, 3) uint8 at `fps` (resampled to spec.fps when they differ)."""
         spec = self.spec
-        frames = _resample_frames(np.asarray(frames), float(fps), float(spec.fps))
-        n, t = frames.shape[0], int(spec.frames)
-        if n < t:
-            raise EdgeRPPGError(
-                f"{source}: {n} frames at {spec.fps} fps is shorter than one {t}-frame model clip; use a longer video")
+        frames = np.asarray(frames)
         if frames.shape[1:3] != (spec.height, spec.width):
             raise EdgeRPPGError(f"{source}: crops are {frames.shape[1:3]}, the model needs {(spec.height, spec.width)}")
-        return _overlap_add(self.infer, frames, t, source), float(spec.fps)
+        stream = self.stream(fps, source=source)
+        stream.push(frames)
+        return stream.finish()
 
     def predict(self, recording) -> tuple[np.ndarray, float]:
         frames, _ = prepare_frames(recording, self.spec)
@@ -106,38 +122,6 @@ class ModelPredictor:
 
 def _crop(frames: np.ndarray, crop: str, size: int, source: str) -> np.ndarray:
     return crop_faces(frames, size=size, method=crop, source=source)
-
-
-def _resample_frames(frames: np.ndarray, fps: float, target: float) -> np.ndarray:
-    """Nearest-frame resampling in time (what prepare_frames does for whole recordings)."""
-    if abs(fps - target) < 1e-6:
-        return frames
-    count = int(np.floor(frames.shape[0] * target / fps))
-    idx = np.minimum(np.round(np.arange(count) * fps / target).astype(int), frames.shape[0] - 1)
-    return frames[idx]
-
-
-def _overlap_add(infer, frames: np.ndarray, t: int, source: str) -> np.ndarray:
-    """Half-overlapping T-frame clips -> infer in batches -> z-score each -> Hann overlap-add."""
-    n = frames.shape[0]
-    starts = list(range(0, n - t + 1, max(1, t // 2)))
-    if starts[-1] != n - t:
-        starts.append(n - t)
-    hann = np.hanning(t + 2)[1:-1]
-    out, weight = np.zeros(n), np.zeros(n)
-    for i in range(0, len(starts), BATCH):
-        batch = starts[i : i + BATCH]
-        clips = np.stack([frames[a : a + t] for a in batch]).astype(np.float32) / 255.0
-        pred = np.asarray(infer(np.ascontiguousarray(clips.transpose(0, 4, 1, 2, 3))), dtype=np.float64)
-        if pred.shape != (len(batch), t):
-            raise EdgeRPPGError(f"{source}: the model returned shape {pred.shape}, expected {(len(batch), t)}")
-        pred = (pred - pred.mean(axis=1, keepdims=True)) / (pred.std(axis=1, keepdims=True) + 1e-8)
-        for a, p in zip(batch, pred):
-            out[a : a + t] += hann * p
-            weight[a : a + t] += hann
-    return out / np.maximum(weight, 1e-8)
-
-
 
 
 def output_signals(y: np.ndarray) -> np.ndarray:

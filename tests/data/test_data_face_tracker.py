@@ -1,0 +1,99 @@
+"""FaceTracker: streamed boxes equal the whole-video ones (detections every `every` frames, linear
+interpolation, held at the ends, a centred moving average), the look-ahead is bounded, and ROI detection finds
+the face the full-frame search finds."""
+
+import numpy as np
+import pytest
+
+from edgerppg.data import face
+from edgerppg.data.face import FaceTracker, HaarDetector
+from edgerppg.errors import EdgeRPPGError
+
+
+class FakeDetector:
+    """Boxes at known key frames (None elsewhere), so the expected boxes can be computed independently."""
+
+    def __init__(self, boxes: dict):
+        self.boxes, self.calls = boxes, []
+
+    def __call__(self, frame, prior=None):
+        i = int(frame[0, 0, 0])
+        self.calls.append(i)
+        return None if self.boxes.get(i) is None else np.array(self.boxes[i], dtype=float)
+
+
+def _frames(n):
+    f = np.zeros((n, 60, 80, 3), np.uint8)
+    f[:, 0, 0, 0] = np.arange(n)  # the frame's index, for the fake detector
+    return f
+
+
+def _expected(n, keys: dict, smooth=15):
+    k = np.array(sorted(keys))
+    b = np.stack([keys[i] for i in k]).astype(float)
+    raw = np.stack([np.interp(np.arange(n), k, b[:, j]) for j in range(4)], axis=1)
+    half = smooth // 2
+    padded = np.pad(raw, ((half, smooth - 1 - half), (0, 0)), mode="edge")
+    return np.stack([np.convolve(padded[:, j], np.ones(smooth) / smooth, mode="valid") for j in range(4)], axis=1)
+
+
+@pytest.fixture
+def boxes_seen(monkeypatch):
+    seen = []
+    monkeypatch.setattr(face, "crop_box", lambda frame, box, size, enlarge=1.2: seen.append(np.array(box)) or
+                        np.zeros((size, size, 3), np.uint8))
+    return seen
+
+
+@pytest.mark.parametrize("background", [False, True])
+def test_streamed_boxes_equal_the_whole_video_interpolation(boxes_seen, background):
+    n = 95
+    keys = {i: [10 + i / 3, 5 + (i % 20), 30 + i / 10, 30 + i / 10] for i in range(0, n, 10) if i not in (30, 40)}
+    tracker = FaceTracker(16, "haar", every=10, background=background)
+    tracker.detect = FakeDetector(keys)
+    out = [c for f in _frames(n) for c in tracker.push(f)] + tracker.finish()
+    assert len(out) == n and tracker.detections == len(keys)
+    np.testing.assert_allclose(np.stack(boxes_seen), _expected(n, keys), atol=1e-9)
+
+
+def test_lookahead_is_bounded_and_a_lost_face_holds_its_box(boxes_seen):
+    n = 120
+    keys = {0: [10, 10, 20, 20], 10: [12, 10, 20, 20]}  # the face is lost after frame 10
+    tracker = FaceTracker(16, "haar", every=10, max_lookahead=25)
+    tracker.detect = FakeDetector(keys)
+    held = []
+    for f in _frames(n):
+        tracker.push(f)
+        held.append(len(tracker.frames))
+    tracker.finish()
+    assert max(held) <= 25 and len(boxes_seen) == n
+    np.testing.assert_allclose(boxes_seen[-1], [12, 10, 20, 20])
+
+
+def test_frames_before_any_face_are_counted_and_no_face_at_all_is_an_error(boxes_seen):
+    tracker = FaceTracker(16, "haar", every=10, max_lookahead=20)
+    tracker.detect = FakeDetector({50: [10, 10, 20, 20]})
+    out = [c for f in _frames(80) for c in tracker.push(f)] + tracker.finish()
+    assert len(out) == 80 and 0 < tracker.unseen <= 50
+    blind = FaceTracker(16, "haar", every=10, source="blank.mp4")
+    blind.detect = FakeDetector({})
+    for f in _frames(30):
+        blind.push(f)
+    with pytest.raises(EdgeRPPGError, match="blank.mp4: no face found.*--crop center"):
+        blind.finish()
+
+
+def test_roi_detection_finds_the_full_frame_face():
+    cv2 = pytest.importorskip("cv2")
+    img = np.full((480, 640, 3), 90, np.uint8)
+    cx, cy, s = 300, 230, 110
+    cv2.ellipse(img, (cx, cy), (int(0.8 * s), s), 0, 0, 360, (200, 150, 120), -1)
+    for dx in (-0.35, 0.35):
+        cv2.ellipse(img, (cx + int(dx * s), cy - int(0.25 * s)), (int(0.16 * s), int(0.07 * s)), 0, 0, 360, (40, 30, 30), -1)
+    cv2.ellipse(img, (cx, cy + int(0.5 * s)), (int(0.28 * s), int(0.08 * s)), 0, 0, 360, (150, 60, 60), -1)
+    img = cv2.GaussianBlur(img, (5, 5), 0)
+    detect = HaarDetector()
+    full = detect(img)
+    assert full is not None
+    roi = detect(img, prior=full + np.array([8, -6, 0, 0]))  # the previous box, a little off
+    assert roi is not None and np.abs(roi - full).max() <= 0.1 * full[2]
