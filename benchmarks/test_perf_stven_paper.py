@@ -28,9 +28,9 @@ import os
 
 import pytest
 
-pytest.importorskip("onnxruntime", reason="the benchmark runs ONNX Runtime: pip install edgerppg[onnx]")
-pytest.importorskip("onnx", reason="the benchmark exports ONNX: pip install edgerppg[onnx]")
-pytest.importorskip("torch_pruning", reason="structured pruning needs Torch-Pruning: pip install edgerppg[prune]")
+pytest.importorskip("onnxruntime", reason="the benchmark runs ONNX Runtime: pip install edgerppg[train]")
+pytest.importorskip("onnx", reason="the benchmark exports ONNX: pip install edgerppg[train]")
+pytest.importorskip("torch_pruning", reason="structured pruning needs Torch-Pruning: pip install edgerppg[train]")
 
 from pathlib import Path  # noqa: E402
 

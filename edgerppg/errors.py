@@ -23,3 +23,26 @@ def require(module: str, extra: str):
         raise MissingDependencyError(
             f"{module} is not installed ({exc}); install it with: pip install 'edgerppg[{extra}]'"
         ) from None
+
+
+#: top-level modules outside the runtime install, and the extra that installs each
+EXTRA_OF: dict[str, str] = {
+    "torch": "train", "torch_pruning": "train", "onnxscript": "train", "onnxslim": "train",
+    "imageio_ffmpeg": "train", "matplotlib": "plot", "pyedflib": "mahnob", "tensorrt": "trt", "pycuda": "trt",
+}
+
+
+def missing_extra(exc: ImportError, what: str = "this") -> MissingDependencyError | None:
+    """The one-line error for an import of a module that an extra provides, or None for any other import error.
+
+    `pip install edgerppg` is the device runtime; the training stack (torch, ...) is the `train` extra. A
+    command that reaches it on a runtime-only install ends here instead of in a traceback.
+    """
+    top = (getattr(exc, "name", None) or "").split(".")[0]
+    if not isinstance(exc, ModuleNotFoundError) or top not in EXTRA_OF:
+        return None
+    extra = EXTRA_OF[top]
+    return MissingDependencyError(
+        f"{what} needs {top}, which this install lacks (the runtime-only `pip install edgerppg`); "
+        f"install the '{extra}' extra: pip install -c constraints.txt 'edgerppg[{extra}]'"
+    )

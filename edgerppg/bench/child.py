@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 from edgerppg.atomic import write_json
 from edgerppg.bench.run import REPLY, BenchSpec, measure_artifact
-from edgerppg.errors import EdgeRPPGError
+from edgerppg.errors import EdgeRPPGError, missing_extra
 
 
 def _say(word: str) -> None:
@@ -40,6 +40,12 @@ def main(job_path: str, out_path: str, mode: str = "once") -> int:
         result = measure_artifact(job["path"], BenchSpec(**spec), rounds=_rounds() if mode == "serve" else None)
     except EdgeRPPGError as exc:
         write_json(out_path, {"error": str(exc)})
+        return 2
+    except ModuleNotFoundError as exc:  # a torch checkpoint on a runtime-only install
+        error = missing_extra(exc, f"{job['path']}: benchmarking a checkpoint")
+        if error is None:
+            raise
+        write_json(out_path, {"error": str(error)})
         return 2
     write_json(out_path, asdict(result))
     return 0

@@ -9,8 +9,10 @@ from __future__ import annotations
 import importlib
 import sys
 
+from rich.markup import escape
+
 from edgerppg.cli.app import app, err_console
-from edgerppg.errors import EdgeRPPGError
+from edgerppg.errors import EdgeRPPGError, missing_extra
 
 # Modules that define commands, in the order `--help` lists them (the pipeline's order).
 COMMAND_MODULES: list[str] = [
@@ -32,12 +34,22 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"edgerppg.cli.{_name}")
 
 
+def _command(argv: list[str] | None) -> str:
+    """The subcommand's name in `argv` (or sys.argv), for messages."""
+    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+    return words[0] if words else ""
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a user error becomes one line on stderr and exit code 2."""
     try:
         app(args=argv, prog_name="edgerppg")
-    except EdgeRPPGError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+    except (EdgeRPPGError, ModuleNotFoundError) as exc:
+        # a missing module of the training stack on a runtime-only install is a user error too
+        error = exc if isinstance(exc, EdgeRPPGError) else missing_extra(exc, f"edgerppg {_command(argv)}")
+        if error is None:
+            raise
+        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]: no partial output was kept")

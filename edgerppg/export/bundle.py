@@ -1,8 +1,10 @@
 """Device bundles: scripts written beside an export so the target needs only the bundle and the package.
 
 `TARGETS["jetson"]` writes `build_engine.sh` (trtexec with flags matching the export: fp16 / int8 /
-sparsity, workspace, timing cache, batch profile) and `bench_on_device.sh` (`edgerppg bench` on the engine
-with the TensorRT backend). trtexec is what JetPack ships; the same flags drive `edgerppg build-engine`.
+sparsity, workspace, timing cache, batch profile), `bench_on_device.sh` (`edgerppg bench` on the engine
+with the TensorRT backend) and `run_hr.sh` (live heart rate from a camera, stream or file with the engine if
+one was built, else the ONNX file in ONNX Runtime). trtexec is what JetPack ships; the same flags drive
+`edgerppg build-engine`. The scripts need only the runtime install (`pip install edgerppg`, no torch).
 """
 
 from __future__ import annotations
@@ -19,6 +21,24 @@ _HEADER = """#!/usr/bin/env bash
 # Written by `edgerppg export` for {model} ({precision}{sparse}). Run it on the device, from anywhere.
 set -euo pipefail
 HERE="$(cd "$(dirname "${{BASH_SOURCE[0]}}")" && pwd)"
+"""
+
+# Live HR on the device. PYTHON and ENGINE_DIR may be set in the environment; options after SOURCE go to
+# `edgerppg hr` (e.g. --duration 60 --refresh 2 --crop full). One JSON object per update, as `edgerppg hr --json`.
+_RUN_HR = """# usage: run_hr.sh SOURCE [edgerppg hr options]
+#   SOURCE: camera:N, a video file, a file being written (follow:FILE), or rtsp:// udp:// http:// URL
+PYTHON="${PYTHON:-python3}"
+ENGINE_DIR="${ENGINE_DIR:-$HERE-trt}"
+SOURCE="${1:?usage: run_hr.sh camera:N|VIDEO|follow:FILE|URL [edgerppg hr options]}"
+shift
+MODEL="$HERE"
+if [ -f "$ENGINE_DIR/model.engine" ]; then MODEL="$ENGINE_DIR"; fi   # the TensorRT engine when built
+case "$SOURCE" in
+  camera:*) SRC=(--camera "${SOURCE#camera:}") ;;
+  follow:*) SRC=(--follow "${SOURCE#follow:}") ;;
+  *) SRC=("$SOURCE") ;;
+esac
+exec "$PYTHON" -m edgerppg hr "${SRC[@]}" --model "$MODEL" --json "$@"
 """
 
 
@@ -66,4 +86,6 @@ def jetson_bundle(folder: Path, manifest: dict) -> dict:
              + f'--batch {opts.opt_batch} --warmup 20 --iters 200 --json "$ENGINE_DIR/bench.json" "$@"\n')
     _write(folder / "build_engine.sh", build)
     _write(folder / "bench_on_device.sh", bench)
-    return {"target": "jetson", "files": ["build_engine.sh", "bench_on_device.sh"], "trtexec": shell_line(args)}
+    _write(folder / "run_hr.sh", head + _RUN_HR)
+    return {"target": "jetson", "files": ["build_engine.sh", "bench_on_device.sh", "run_hr.sh"],
+            "trtexec": shell_line(args)}

@@ -200,7 +200,8 @@ def test_jetson_bundle_scripts(tmp_path):
     assert "densify" in build and "edgerppg.export.engine record" in build
     assert "edgerppg bench" in bench and "--backend trt" in bench
     assert (out / "build_engine.sh").stat().st_mode & 0o111
-    for script in (out / "build_engine.sh", out / "bench_on_device.sh"):
+    assert "edgerppg hr" in (out / "run_hr.sh").read_text()
+    for script in (out / "build_engine.sh", out / "bench_on_device.sh", out / "run_hr.sh"):
         assert subprocess.run(["bash", "-n", str(script)]).returncode == 0
     # the densify step the script runs works here too
     subprocess.run([sys.executable, "-m", "edgerppg.export.graph", "densify", str(out / "model.onnx"),
