@@ -32,43 +32,11 @@ pytest.importorskip("onnxruntime", reason="the benchmark runs ONNX Runtime: pip 
 pytest.importorskip("onnx", reason="the benchmark exports ONNX: pip install edgerppg[train]")
 pytest.importorskip("torch_pruning", reason="structured pruning needs Torch-Pruning: pip install edgerppg[train]")
 
-from pathlib import Path  # noqa: E402
+from stven_paper import VARIANT, prune_10x, prune_stage, short_clip  # noqa: E402
 
-RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "structured-10x.yaml"
 ORT_THREADS = int(os.environ.get("EDGERPPG_STVEN_THREADS", str(os.cpu_count() or 1)))
 ROUNDS = int(os.environ.get("EDGERPPG_STVEN_ROUNDS", "3"))
 MIN_SPEEDUP = 5.0
-VARIANT = "paper"
-TRACE_CLIP = (8, 32, 32)  # T, H, W of the clip Torch-Pruning traces and the reload check runs
-
-
-def _prune_stage() -> dict:
-    """mac_ratio and exclude of the shipped structured recipe's prune stage."""
-    from edgerppg.recipes import load_recipe
-
-    for stage in load_recipe(RECIPE).stages:
-        if stage.KIND == "prune" and stage.mac_ratio is not None:
-            return {"mac_ratio": float(stage.mac_ratio), "exclude": stage.exclude}
-    raise ValueError(f"{RECIPE}: no structured prune stage")
-
-
-def _short(inputs: tuple) -> tuple:
-    t, h, w = TRACE_CLIP
-    return (inputs[0][:, :, :t, :h, :w].contiguous(), *inputs[1:])
-
-
-def _magnitude(model) -> dict:
-    return {n: p.detach().abs() for n, p in model.named_parameters()}
-
-
-def _prune_10x(model) -> dict:
-    from edgerppg.prune.report import layer_macs, total_macs
-    from edgerppg.prune.structured import ChannelBudget, prune_channels
-
-    stage = _prune_stage()
-    return prune_channels(model, _short(model.example_inputs(1)), _magnitude, total_macs,
-                          ChannelBudget(stage["mac_ratio"], exclude=stage["exclude"]), cost_fn=layer_macs)
-
 
 @pytest.fixture(scope="session")
 def stven_paper(tmp_path_factory):
@@ -92,7 +60,7 @@ def stven_paper(tmp_path_factory):
         options = ExportOptions(parity_clips=1)
         dense_manifest = export_module(dense, root / "dense", options)
         pruned = copy.deepcopy(dense)
-        summary = _prune_10x(pruned)
+        summary = prune_10x(pruned)
         save_checkpoint(root / "stven-paper-s10x.safetensors", pruned, {"pruning": summary})
         reloaded, _ = load_checkpoint(root / "stven-paper-s10x.safetensors")
         pruned_manifest = export_checkpoint(root / "stven-paper-s10x.safetensors", root / "s10x", options)
@@ -112,11 +80,11 @@ def test_stven_paper_10x_reloads(stven_paper):
     import torch
 
     s = stven_paper
-    stage = _prune_stage()
+    stage = prune_stage()
     assert s["dense_macs"] / s["pruned_macs"] >= stage["mac_ratio"]
     assert s["reloaded"].arch_config() == s["pruned"].arch_config()
     assert s["reloaded"].arch_config()["widths"] != s["dense"].arch_config()["widths"]
-    inputs = _short(s["pruned"].example_inputs(1))
+    inputs = short_clip(s["pruned"].example_inputs(1))
     with torch.inference_mode():
         assert torch.equal(s["reloaded"].deploy()(*inputs), s["pruned"].deploy()(*inputs))
     assert s["parity"]["dense"]["passed"] and s["parity"]["s10x"]["passed"]
