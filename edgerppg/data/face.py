@@ -125,6 +125,7 @@ class FaceTracker:
         self.frames: deque = deque()  # (index, frame) waiting for their box
         self.raw: dict[int, np.ndarray] = {}  # interpolated boxes not yet averaged
         self.last_key: tuple[int, np.ndarray] | None = None  # the latest detection (frame index, box)
+        self._prior: np.ndarray | None = None  # the box the latest finished detection found (the next one's ROI)
         self.first_box: np.ndarray | None = None
         self.count = 0  # frames pushed
         self.emitted = 0
@@ -144,20 +145,27 @@ class FaceTracker:
             return [square.copy() if self.size is None else _resize(square, self.size)]
         self.frames.append((i, frame))
         if i % self.every == 0:
-            prior = None if self.last_key is None else self.last_key[1]
             if self._pool is None:
-                self._found(i, self._detect(frame, prior))
+                self._found(i, self._detect(frame))
             else:
-                self._pending.append((i, self._pool.submit(self._detect, frame, prior)))
+                self._pending.append((i, self._pool.submit(self._detect, frame)))
         self._poll(block=len(self._pending) > 2)
         out = self._ready(final=False)
+        if self.max_lookahead is not None and len(self.frames) > self.max_lookahead and self._pending:
+            self._poll(block=True)  # a detection still running is not a lost face: wait for it first
+            out += self._ready(final=False)
         while self.max_lookahead is not None and len(self.frames) > self.max_lookahead:
             out += self._force()
         return out
 
-    def _detect(self, frame: np.ndarray, prior: np.ndarray | None) -> np.ndarray | None:
+    def _detect(self, frame: np.ndarray) -> np.ndarray | None:
+        """Detect around the previous detection's box. Detections run one at a time in frame order (here or on
+        the single worker thread), so each sees the same prior whether it runs in the background or not, and a
+        streamed video gets exactly the crops of the whole-video path."""
         cpu = time.thread_time()
-        box = self.detect(frame, prior)
+        box = self.detect(frame, self._prior)
+        if box is not None:
+            self._prior = box
         self.detect_cpu_s += time.thread_time() - cpu
         return box
 

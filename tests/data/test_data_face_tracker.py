@@ -56,6 +56,39 @@ def test_streamed_boxes_equal_the_whole_video_interpolation(boxes_seen, backgrou
     np.testing.assert_allclose(np.stack(boxes_seen), _expected(n, keys), atol=1e-9)
 
 
+class SlowPriorDetector(FakeDetector):
+    """Slow, and records the prior each call gets: what a background detection sees must not depend on timing."""
+
+    def __call__(self, frame, prior=None):
+        import time
+
+        time.sleep(0.01)
+        self.priors = getattr(self, "priors", []) + [None if prior is None else tuple(prior)]
+        return super().__call__(frame, prior)
+
+
+def test_background_detection_sees_the_priors_and_gives_the_boxes_of_a_synchronous_run(monkeypatch):
+    """A slow background detector with a bounded look-ahead (a file streamed by `hr`) gives exactly the boxes,
+    and passes exactly the priors, of a synchronous tracker: every detection is searched around the previous
+    face found, and frames wait for a running detection instead of being pushed out with an old box."""
+    n = 150
+    keys = {i: [10 + i / 3, 5 + (i % 20), 30 + i / 10, 30 + i / 10] for i in range(0, n, 10) if i not in (30, 40)}
+    runs = {}
+    for background in (False, True):
+        seen = []
+        monkeypatch.setattr(face, "crop_box", lambda frame, box, size, enlarge=1.2: seen.append(np.array(box)) or
+                            np.zeros((size, size, 3), np.uint8))
+        tracker = FaceTracker(16, "haar", every=10, max_lookahead=18, background=background)
+        tracker.detect = SlowPriorDetector(keys)
+        for f in _frames(n):
+            tracker.push(f)
+        tracker.finish()
+        runs[background] = (np.stack(seen), tracker.detect.priors, tracker.unseen)
+    np.testing.assert_array_equal(runs[True][0], runs[False][0])
+    assert runs[True][1] == runs[False][1] and runs[True][2] == runs[False][2] == 0
+    assert runs[False][1][0] is None and runs[False][1][4] == tuple(keys[20])  # frame 40 searches around frame 20's
+
+
 def test_lookahead_is_bounded_and_a_lost_face_holds_its_box(boxes_seen):
     n = 120
     keys = {0: [10, 10, 20, 20], 10: [12, 10, 20, 20]}  # the face is lost after frame 10
