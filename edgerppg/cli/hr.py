@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from edgerppg.atomic import atomic_path
-from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
+from edgerppg.checks import PNG_SOFTWARE, check_number, check_output
+from edgerppg.cli.app import Band, Estimator, Overwrite, Step, Window, app, console, print_json
 from edgerppg.data.sources import is_url, source_spec
 from edgerppg.errors import EdgeRPPGError, require
 from edgerppg.predict.live import live_hr
@@ -38,12 +40,22 @@ def hr_cmd(
     refresh: float = typer.Option(1.0, "--refresh", help="Live: seconds between HR updates."),
     timeout: float = typer.Option(10.0, "--timeout", help="Live: seconds to wait for the source to open and for each "
                                                            "frame before giving up."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second)."""
     live = camera is not None or follow is not None or (video is not None and is_url(video))
     if (video is not None) + (camera is not None) + (follow is not None) != 1:
         raise EdgeRPPGError("give one source: a VIDEO file or stream URL, --camera N or --follow FILE; "
                             "see edgerppg hr --help")
+    if plot is not None:
+        check_output(plot, "png", inputs=(video, model), overwrite=overwrite)
+    check_number(window, "--window", 0, low_open=True)
+    check_number(step, "--step", 0, low_open=True)
+    check_number(refresh, "--refresh", 0, low_open=True)
+    check_number(timeout, "--timeout", 0, low_open=True)
+    check_number(duration, "--duration", 0, low_open=True)
+    for value in band:
+        check_number(value, "--band", 0, low_open=True)
     if model is not None:
         predictor = load_predictor(str(model), backend=None, device="cpu")
     else:
@@ -69,7 +81,7 @@ def _render(result: dict, samples: int) -> None:
     from rich.table import Table
 
     console.print(
-        f"[bold]{result['hr_bpm']:.1f} bpm[/]  {result['video']}  method {result['method']}, {result['frames']} frames "
+        f"[bold]{result['hr_bpm']:.1f} bpm[/]  {escape(str(result['video']))}  method {result['method']}, {result['frames']} frames "
         f"at {result['fps']:.2f} fps, band {result['band'][0]}-{result['band'][1]} Hz, {result['hr_method']}, "
         f"SNR {result['snr_db']:.1f} dB", highlight=False)
     table = Table(title=f"HR per {result['window']:g} s window")
@@ -114,6 +126,6 @@ def _save_plot(result: dict, out: Path) -> None:
         raise EdgeRPPGError(f"{out}: cannot save a plot as .{fmt}; use a .png, .svg or .pdf file name")
     try:
         with atomic_path(out) as tmp:
-            fig.savefig(tmp, format=fmt, dpi=120)
+            fig.savefig(tmp, format=fmt, dpi=120, metadata={"Software": PNG_SOFTWARE} if fmt == "png" else None)
     finally:
         plt.close(fig)

@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 from edgerppg.train.kinds import KINDS
 from edgerppg.train.run import TrainSpec, train_model
 
@@ -46,8 +47,10 @@ def train_cmd(
                                  "cosine (lr to 0 over all steps; a resumed run continues on the same curve)."),
     resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
+    check_output(out, "checkpoint", inputs=(data, init, stven), overwrite=overwrite)  # before, not after, training
     spec = TrainSpec(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr, batch=batch,
                      seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
                      spectral=spectral, target=target, schedule=schedule,
