@@ -142,6 +142,16 @@ def check_number(value: float | int | None, option: str, low: float | None = Non
         raise EdgeRPPGError(f"{option} {value}: must be {' and '.join(x for x in (lo, hi) if x)}")
 
 
+def check_window(window: float, step: float | None, band: tuple[float, float]) -> None:
+    """The HR options of `hr` and `eval`: a positive window and step, a band of positive frequencies."""
+    check_number(window, "--window", 0, low_open=True)
+    check_number(step, "--step", 0, low_open=True)
+    for value in band:
+        check_number(value, "--band", 0, low_open=True)
+    if band[0] >= band[1]:
+        raise EdgeRPPGError(f"--band {band[0]:g} {band[1]:g}: give the low edge first (Hz), e.g. --band 0.7 3.0")
+
+
 def read_text(path: str | os.PathLike, what: str, hint: str) -> str:
     """A text file's contents, or one line naming it when it is missing, a folder, unreadable or binary."""
     path = Path(path)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgerppg.checks import check_window
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
 from edgerppg.data import load_dataset
 from edgerppg.predict.evaluate import accuracy_table
@@ -28,6 +29,7 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (table rows plus every window and subject)."),
 ) -> None:
     """Evaluate HR error of classical methods and models side by side, one row per predictor x data group."""
+    check_window(window, step, band)
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 
 from edgerppg.atomic import atomic_path
-from edgerppg.checks import PNG_SOFTWARE, check_number, check_output
+from edgerppg.checks import PNG_SOFTWARE, check_number, check_output, check_window
 from edgerppg.cli.app import Band, Estimator, Overwrite, Step, Window, app, console, print_json
 from edgerppg.data.sources import is_url, source_spec
 from edgerppg.errors import EdgeRPPGError, require
@@ -49,13 +49,10 @@ def hr_cmd(
                             "see edgerppg hr --help")
     if plot is not None:
         check_output(plot, "png", inputs=(video, model), overwrite=overwrite)
-    check_number(window, "--window", 0, low_open=True)
-    check_number(step, "--step", 0, low_open=True)
+    check_window(window, step, band)
     check_number(refresh, "--refresh", 0, low_open=True)
     check_number(timeout, "--timeout", 0, low_open=True)
     check_number(duration, "--duration", 0, low_open=True)
-    for value in band:
-        check_number(value, "--band", 0, low_open=True)
     if model is not None:
         predictor = load_predictor(str(model), backend=None, device="cpu")
     else:
