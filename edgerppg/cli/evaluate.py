@@ -49,10 +49,11 @@ def render_table(table: dict, title: str) -> None:
 
     t = Table(title=f"HR error on {title}: {table['window']:g} s windows every {table['step']:g} s, "
                     f"band {table['band'][0]}-{table['band'][1]} Hz, {table['method']}")
-    for col in ("predictor", "group", "MAE", "RMSE", "MAPE %", "r", "% <5bpm", "SD", "n", "subj MAE", "subj"):
+    for col in ("predictor", "group", "MAE", "RMSE", "MAPE %", "r", "% <5bpm", "SD", "n", "no pulse", "subj MAE",
+                "subj"):
         t.add_column(col, justify="left" if col in ("predictor", "group") else "right")
     for r in table["rows"]:
         t.add_row(r["predictor"], r["group"], fmt(r["mae"], ".2f"), fmt(r["rmse"], ".2f"), fmt(r["mape"], ".1f"),
-                  fmt(r["r"], ".3f"), fmt(r["within5"], ".1f"), fmt(r["sd"], ".2f"), str(r["n"]),
+                  fmt(r["r"], ".3f"), fmt(r["within5"], ".1f"), fmt(r["sd"], ".2f"), str(r["n"]), str(r["no_pulse"]),
                   fmt(r["subject_mae"], ".2f"), str(r["subjects"]))
     console.print(t)
