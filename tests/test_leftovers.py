@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from edgerppg.atomic import atomic_path, remove_stale
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -69,3 +71,37 @@ def test_killed_synth_leaves_nothing_after_the_next_run(tmp_path):
     except SystemExit as exc:
         assert not exc.code
     assert [p.name for p in tmp_path.iterdir()] == ["ds"]
+
+
+def _kill_when(proc, pattern: str, folder: Path, timeout: float = 90) -> list[Path]:
+    """SIGKILL `proc` as soon as a temporary output of its own (`pattern` with its pid) exists; returns those."""
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            found = list(folder.glob(pattern.format(pid=proc.pid)))
+            if found:
+                return found
+            time.sleep(0.1)
+        return []
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+
+
+@pytest.mark.slow
+def test_killed_export_leaves_nothing_after_the_next_run(tmp_path):
+    from edgerppg.cli.main import main
+    from edgerppg.models import create_model, save_checkpoint
+
+    ckpt = tmp_path / "m.safetensors"
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny"))
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "EDGERPPG_PROGRESS": "0", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.Popen([sys.executable, "-m", "edgerppg", "export", str(ckpt), "--out", str(tmp_path / "e")],
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    assert _kill_when(proc, ".e.{pid}.*.tmp", tmp_path), "export made no temporary directory"
+    assert not (tmp_path / "e").exists()
+    try:
+        main(["export", str(ckpt), "--out", str(tmp_path / "e")])
+    except SystemExit as exc:
+        assert not exc.code
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["e", "m.safetensors"]
