@@ -181,6 +181,26 @@ def test_input_of_the_wrong_kind(work, capsys, argv, names):
     _check(code, err, names.replace("W/", f"{work}/"), "", before, work)
 
 
+@pytest.mark.parametrize("where", ["notes.txt/run", "/proc/edgerppg-run", "stage"])
+def test_pipeline_run_dir(work, capsys, tmp_path, where):
+    """`run --run-dir`: an impossible folder, or a folder of a stage's name that `run` did not write."""
+    pipe = tmp_path / "p.yaml"
+    pipe.write_text("schema: edgerppg-pipeline/1\nname: t\nrun_dir: runs/t\nstages:\n"
+                    "  - {name: data, kind: synth, with: {subjects: 1, seconds: 3, size: 32}}\n")
+    run_dir = tmp_path / "r"
+    if where == "stage":
+        (run_dir / "data").mkdir(parents=True)
+        (run_dir / "data" / "mine.txt").write_text("keep")
+        named = str(run_dir / "data")
+    else:
+        run_dir = Path(where if where.startswith("/") else work / where)
+        named = str(run_dir)
+    before = snapshot(tmp_path)
+    code, err = run_cli(capsys, ["run", str(pipe), "--run-dir", str(run_dir)])
+    assert code == 2 and "Traceback" not in err and named in " ".join(err.split()), err
+    assert snapshot(tmp_path) == {**before, **({"r/.partial": None} if where == "stage" else {})}
+
+
 def test_plots_folder_with_a_foreign_png(work, capsys, tmp_path):
     (tmp_path / "bland_altman.png").write_bytes(b"\x89PNG\r\n\x1a\n someone's picture")
     before = snapshot(tmp_path)
