@@ -30,7 +30,8 @@ def subject_frames(seed: int, index: int, seconds: float, fps: float, size: int,
     scene = make_scene(rng[1], size, amplitude=float(rng[1].uniform(0.004, 0.012)))
     n = len(p.bvp)
     bvp = p.bvp if pulse else np.zeros_like(p.bvp)
-    return render(scene, bvp, make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps), rng[4]), p.mean_hr_bpm
+    frames = render(scene, bvp, make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps), rng[4])
+    return frames, p.mean_hr_bpm
 
 
 def figures(x: np.ndarray, fps: float, true_bpm: float | None) -> dict:

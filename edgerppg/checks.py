@@ -70,7 +70,8 @@ def _check_creatable(folder: Path, path: Path) -> None:
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise EdgeRPPGError(f"{path}: cannot write in {existing} ({exc.strerror}); choose another output path") from None
+        raise EdgeRPPGError(f"{path}: cannot write in {existing} ({exc.strerror}); choose another output "
+                            "path") from None
 
 
 def is_artifact(path: str | os.PathLike, kind: str) -> bool:

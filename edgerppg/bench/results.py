@@ -3,7 +3,8 @@
 Numbers stay numbers until a report renders them (STYLE.md habit 8, after onnxruntime's benchmark helper):
 every figure is a float/int in milliseconds, bytes, frames per second or bpm, and the JSON printed by
 `edgerppg bench --json` (or written by `--json-out FILE`) is exactly `BenchReport.to_dict()`. `SCHEMA` names the
-layout; a change of field names bumps it, and `BenchReport.from_dict` refuses a file of another schema with one clear line.
+layout; a change of field names bumps it, and `BenchReport.from_dict` refuses a file of another schema with one
+clear line.
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ def bench_cmd(
     """Benchmark artifacts: latency (mean/SD/p50/p90/p99), FPS, memory, model figures, HR error."""
     _check_outputs(json_path, md_out, plots, (*artifacts, data, baseline), overwrite)
     for value, name, low in ((batch, "--batch", 1), (iters, "--iters", 1), (repeats, "--repeats", 1),
-                             (warmup, "--warmup", 0), (threads, "--threads", 1), (max_regression, "--max-regression", 0)):
+                             (warmup, "--warmup", 0), (threads, "--threads", 1),
+                             (max_regression, "--max-regression", 0)):
         check_number(value, name, low)
     base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
     spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,

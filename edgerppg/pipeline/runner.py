@@ -168,7 +168,8 @@ def run_pipeline(recipe: str | Path | dict | Pipeline, run_dir: str | Path | Non
         run_dir.mkdir(parents=True, exist_ok=True)
         (run_dir / ".partial").mkdir(exist_ok=True)  # stages work in here: fails now on a read-only folder
     except OSError as exc:
-        raise EdgeRPPGError(f"{run_dir}: cannot create the run directory ({exc.strerror}); choose another --run-dir") from None
+        raise EdgeRPPGError(f"{run_dir}: cannot create the run directory ({exc.strerror}); choose another "
+                            "--run-dir") from None
     records: dict = {}
     rows = []
     with progress.task(f"pipeline {pipe.name}", total=len(pipe.stages)) as bar:

@@ -170,7 +170,8 @@ def _fit(model, train_set, val_set, options: FitOptions, ctx, objective, after_s
             if ctx.is_main and out is not None:
                 if improved:
                     save(Path(out), model, _checkpoint_meta(meta, config, run))
-                save_state(spath, model, optimizer, epoch + 1, run["best"], run["history"], {**config, "inputs": inputs})
+                save_state(spath, model, optimizer, epoch + 1, run["best"], run["history"],
+                           {**config, "inputs": inputs})
             ddp.barrier(ctx)
             run["epoch"] = epoch + 1
     return {"history": run["history"], "best": run["best"], "epochs": o.epochs, "out": str(out) if out else None,

@@ -41,7 +41,8 @@ def test_baseline_gate_passes_unchanged_and_fails_a_slower_model(tmp_path, fake_
     # the same artifact name, now a genuinely heavier network: the gate must trip
     write_fake(model, width=1536, layers=4)
     out = tmp_path / "slow.json"
-    assert cli(["bench", str(model), *FAST, "--baseline", str(base), "--max-regression", "1.0", "--json-out", str(out)]) == 1
+    assert cli(["bench", str(model), *FAST, "--baseline", str(base), "--max-regression", "1.0",
+                "--json-out", str(out)]) == 1
     slow, fast = BenchReport.load(out), BenchReport.load(base)
     assert slow.results[0].latency.median_p50_ms > 2 * fast.results[0].latency.median_p50_ms
 
@@ -94,7 +95,8 @@ FIGURE_KEYS = {"params", "nonzeros", "density", "macs", "size_bytes", "precision
 def test_json_schema_is_stable_and_numbers_stay_numbers(tmp_path, fake_runtime, capsys):
     model = write_fake(tmp_path / "m", width=16)
     out, md = tmp_path / "r.json", tmp_path / "r.md"
-    assert cli(["bench", str(model), *FAST, "--json-out", str(out), "--md", str(md), "--plots", str(tmp_path / "plots")]) == 0
+    assert cli(["bench", str(model), *FAST, "--json-out", str(out), "--md", str(md),
+                "--plots", str(tmp_path / "plots")]) == 0
     data = json.loads(out.read_text())
     assert data["schema"] == SCHEMA == "edgerppg-bench/1"
     assert set(data) == {"schema", "results", "environment", "settings", "classical", "paired"}  # paired: derived
