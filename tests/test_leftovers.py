@@ -105,3 +105,21 @@ def test_killed_export_leaves_nothing_after_the_next_run(tmp_path):
     except SystemExit as exc:
         assert not exc.code
     assert sorted(p.name for p in tmp_path.iterdir()) == ["e", "m.safetensors"]
+
+
+@pytest.mark.slow
+def test_train_removes_what_a_killed_train_left(tmp_path):
+    """A train killed while writing its checkpoint or state leaves their temporaries; the next run removes them."""
+    from edgerppg.cli.main import main
+    from edgerppg.data.synth import synthesize
+
+    synthesize(tmp_path / "d", subjects=2, seconds=3, size=32, codecs=["raw"], seed=1)
+    dead = _dead_pid()
+    for name in (f".m.safetensors.{dead}.a1.tmp", f".m.safetensors.state.pt.{dead}.b2.tmp"):
+        (tmp_path / name).write_bytes(b"half-written")
+    try:
+        main(["train", "rppgnet", "--data", str(tmp_path / "d"), "--out", str(tmp_path / "m.safetensors"),
+              "--epochs", "1", "--batch", "2", "--val-fraction", "0.5"])
+    except SystemExit as exc:
+        assert not exc.code
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["d", "m.safetensors", "m.safetensors.state.pt"]
