@@ -42,13 +42,15 @@ def hr_cmd(
                                                            "frame before giving up."),
     overwrite: Overwrite = False,
 ) -> None:
-    """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second)."""
+    """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second).
+    A video file without a credible pulse gives no HR and exit code 3."""
     live = camera is not None or follow is not None or (video is not None and is_url(video))
     if (video is not None) + (camera is not None) + (follow is not None) != 1:
         raise EdgeRPPGError("give one source: a VIDEO file or stream URL, --camera N or --follow FILE; "
                             "see edgerppg hr --help")
     if plot is not None:
         check_output(plot, "png", inputs=(video, model), overwrite=overwrite)
+        _plot_format(plot)
     check_window(window, step, band)
     check_number(refresh, "--refresh", 0, low_open=True)
     check_number(timeout, "--timeout", 0, low_open=True)
@@ -121,17 +123,25 @@ def _save_plot(result: dict, out: Path) -> None:
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 5), constrained_layout=True)
     ax1.plot(np.arange(pulse.size) / fps, prepare(pulse, fps, band), lw=0.8)
     ax1.set(xlabel="time (s)", ylabel="pulse (a.u.)", title=f"{Path(result['video']).name}: {result['method']}")
-    ax2.plot(freqs * 60, power / power.max(), lw=1.0)
+    ax2.plot(freqs * 60, power / max(float(power.max()), 1e-300), lw=1.0)  # a flat pulse has no power at all
     label = f"HR {result['hr_bpm']:.1f} bpm" if result["hr_bpm"] is not None else "peak (no credible pulse)"
     ax2.axvline(result["peak_bpm"], color="r", ls="--", label=label)
     ax2.set(xlabel="heart rate (bpm)", ylabel="power (norm.)")
     ax2.legend()
-    fmt = (Path(out).suffix or ".png").lstrip(".").lower()
-    if fmt not in fig.canvas.get_supported_filetypes():
-        plt.close(fig)
-        raise EdgeRPPGError(f"{out}: cannot save a plot as .{fmt}; use a .png, .svg or .pdf file name")
+    fmt = _plot_format(out)
     try:
         with atomic_path(out) as tmp:
             fig.savefig(tmp, format=fmt, dpi=120, metadata={"Software": PNG_SOFTWARE} if fmt == "png" else None)
     finally:
         plt.close(fig)
+
+
+def _plot_format(out: Path) -> str:
+    """The image format of `out`'s suffix (checked before the video is read)."""
+    require("matplotlib", "plot")
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    fmt = (Path(out).suffix or ".png").lstrip(".").lower()
+    if fmt not in FigureCanvasBase.get_supported_filetypes():
+        raise EdgeRPPGError(f"{out}: cannot save a plot as .{fmt}; use a .png, .svg or .pdf file name")
+    return fmt
