@@ -38,7 +38,7 @@ def check_output(path: str | os.PathLike, kind: str, inputs=(), overwrite: bool 
         if inp is None:
             continue
         r = Path(inp).resolve()
-        if r == resolved or resolved in r.parents:
+        if r == resolved or (resolved in r.parents and kind != "plots"):  # plots go into their folder by name
             raise EdgeRPPGError(f"{path}: is an input of this command ({inp}); write the output to another path")
     if path.exists() or path.is_symlink():
         if not want_dir and path.is_dir():
