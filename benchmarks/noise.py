@@ -1,6 +1,6 @@
 """Run-to-run noise of `edgerppg bench` results, and the --max-regression it suggests.
 
-    for i in 1 2 3 4 5; do edgerppg bench ARTIFACT --repeats 5 --json noise-$i.json; done
+    for i in 1 2 3 4 5; do edgerppg bench ARTIFACT --repeats 5 --json-out noise-$i.json; done
     python benchmarks/noise.py noise-*.json
 
 For every artifact it prints the median p50 of each run, the largest relative deviation of a run from the

@@ -6,8 +6,8 @@ samples the reader's resident memory (its process and children) every few second
 reports memory after warm-up against the end, the memory slope (least squares), updates, frames dropped, latency and
 HR. It exits 1 when memory grows (slope over --max-slope MiB/min, or growth after warm-up over --max-growth MiB).
 
-    python benchmarks/soak_live.py --minutes 10 --json soak.json            # POS
-    python benchmarks/soak_live.py --minutes 10 --model runs/default/exports/10x-ort   # a model artifact
+    python benchmarks/soak_live.py --minutes 10 --json-out soak.json        # POS
+    python benchmarks/soak_live.py --minutes 10 --model runs/default/export-10x/fp32   # a model artifact
 
 Loopback only: nothing leaves the machine. Not a pytest test (it takes as long as it says).
 """
@@ -111,13 +111,13 @@ def main() -> None:
     ap.add_argument("--interval", type=float, default=5.0, help="seconds between memory samples")
     ap.add_argument("--max-slope", type=float, default=1.0, help="MiB per minute allowed after warm-up")
     ap.add_argument("--max-growth", type=float, default=32.0, help="MiB allowed from warm-up to the end")
-    ap.add_argument("--json", type=Path, help="write the result here too")
+    ap.add_argument("--json-out", type=Path, help="write the result here too")
     args = ap.parse_args()
     result = soak(args.minutes, args.model, args.interval)
     text = json.dumps(result, indent=2)
     print(text)
-    if args.json:
-        args.json.write_text(text + "\n")
+    if args.json_out:
+        args.json_out.write_text(text + "\n")
     grew = result["slope_mib_per_min"] > args.max_slope or result["growth_after_warm_up_mib"] > args.max_growth
     if grew:
         print(f"memory grew: {result['slope_mib_per_min']} MiB/min, {result['growth_after_warm_up_mib']} MiB",

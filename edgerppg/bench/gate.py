@@ -91,7 +91,8 @@ def check_regression(current: BenchReport, baseline: BenchReport, max_regression
         raise EdgeRPPGError(f"--max-regression {max_regression}: use a fraction such as 0.10 (10%)")
     pairs = match_results(current, baseline)
     if not pairs:
-        raise EdgeRPPGError("baseline: it holds none of the benchmarked artifacts; re-save it with `edgerppg bench ... --json`")
+        raise EdgeRPPGError("baseline: it holds none of the benchmarked artifacts; re-save it with "
+                            "`edgerppg bench ... --json-out FILE`")
     found = []
     for cur, base in pairs:
         limit = 1.0 + max_regression

@@ -13,8 +13,12 @@ import numpy as np
 
 from edgerppg.atomic import atomic_path
 from edgerppg.bench.results import BenchReport
+from edgerppg.checks import PNG_SOFTWARE
 from edgerppg.errors import require
 from edgerppg.signal.hr import heart_rate, power_spectrum
+
+#: the files `write_plots` writes into its folder (checked before a bench run starts)
+PLOT_FILES = ("latency_hist.png", "bland_altman.png", "pred_vs_true.png", "pulse_spectrum.png")
 
 
 def _plt():
@@ -27,7 +31,7 @@ def _plt():
 
 def _save(fig, path: Path) -> str:
     with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
+        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight", metadata={"Software": PNG_SOFTWARE})
     _plt().close(fig)
     return str(path)
 
@@ -129,8 +133,8 @@ def write_plots(report: BenchReport, out_dir: str | Path) -> list[str]:
     """All plots that the report has data for; returns the written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    made = [latency_histogram(report, out / "latency_hist.png"),
-            bland_altman(report, out / "bland_altman.png"),
-            predicted_vs_true(report, out / "pred_vs_true.png"),
-            pulse_and_spectrum(report, out / "pulse_spectrum.png")]
+    made = [latency_histogram(report, out / PLOT_FILES[0]),
+            bland_altman(report, out / PLOT_FILES[1]),
+            predicted_vs_true(report, out / PLOT_FILES[2]),
+            pulse_and_spectrum(report, out / PLOT_FILES[3])]
     return [m for m in made if m]

@@ -36,7 +36,8 @@ MODEL_COLUMNS = (
 )
 ACCURACY_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
                     ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"), ("r", "r", ".3f"),
-                    ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"))
+                    ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"),
+                    ("no_pulse", "no pulse", "d"))
 PAIRED_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
                   ("mae_reference", "reference MAE", ".2f"), ("delta_mae", "difference", "+.2f"),
                   ("ci_low", "95% CI low", "+.2f"), ("ci_high", "95% CI high", "+.2f"), ("windows", "windows", "d"),
@@ -111,9 +112,18 @@ def accuracy_rows(report: BenchReport, level: str = "window") -> list[dict]:
     for method, acc in named:
         for group, metrics in group_metrics(acc, level).items():
             table.setdefault(group, []).append({"group": group, "method": method,
-                                                **{k: metrics.get(k) for k in METRIC_KEYS}})
+                                                **{k: metrics.get(k) for k in METRIC_KEYS},
+                                                "no_pulse": _no_pulse(acc, group) if level == "window" else None})
     order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
     return [row for g in order for row in table[g]]
+
+
+def _no_pulse(accuracy: dict, group: str) -> int | None:
+    """Windows of `group` ("all": every group) without a credible pulse; None for results that predate the count."""
+    windows = [w for w in (accuracy or {}).get("windows") or [] if isinstance(w, dict) and "no_pulse" in w]
+    if not windows:
+        return None
+    return sum(bool(w["no_pulse"]) for w in windows if group == "all" or w.get("group") == group)
 
 
 def _fmt(value, spec) -> str:

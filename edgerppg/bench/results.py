@@ -1,9 +1,10 @@
 """Typed benchmark results and their JSON form.
 
 Numbers stay numbers until a report renders them (STYLE.md habit 8, after onnxruntime's benchmark helper):
-every figure is a float/int in milliseconds, bytes, frames per second or bpm, and the JSON written by
-`edgerppg bench --json` is exactly `BenchReport.to_dict()`. `SCHEMA` names the layout; a change of field
-names bumps it, and `BenchReport.from_dict` refuses a file of another schema with one clear line.
+every figure is a float/int in milliseconds, bytes, frames per second or bpm, and the JSON printed by
+`edgerppg bench --json` (or written by `--json-out FILE`) is exactly `BenchReport.to_dict()`. `SCHEMA` names the
+layout; a change of field names bumps it, and `BenchReport.from_dict` refuses a file of another schema with one
+clear line.
 """
 
 from __future__ import annotations
@@ -114,7 +115,7 @@ class BenchReport:
             found = d.get("schema") if isinstance(d, dict) else type(d).__name__
             raise EdgeRPPGError(
                 f"{source}: not an edgerppg bench result (schema {found!r}, expected {SCHEMA!r}); "
-                "write one with `edgerppg bench ... --json OUT`"
+                "write one with `edgerppg bench ... --json-out OUT`"
             )
         try:
             results = [ArtifactResult.from_dict(r) for r in d["results"]]
@@ -133,7 +134,7 @@ class BenchReport:
         except OSError as exc:
             raise EdgeRPPGError(f"{path}: cannot read the bench result ({exc.strerror}); check the path") from None
         except ValueError:
-            raise EdgeRPPGError(f"{path}: is not valid JSON; write it with `edgerppg bench ... --json {path}`") from None
+            raise EdgeRPPGError(f"{path}: is not valid JSON; write it with `edgerppg bench ... --json-out {path}`") from None
         return cls.from_dict(data, source=str(path))
 
     def save(self, path: str | Path) -> None:

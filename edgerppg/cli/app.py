@@ -25,6 +25,9 @@ Window = Annotated[float, typer.Option("--window", help="HR window in seconds.")
 Step = Annotated[Optional[float], typer.Option("--step", help="Window step in seconds (default: the window).")]
 Band = Annotated[tuple[float, float], typer.Option("--band", help="HR band in Hz (low high).")]
 Estimator = Annotated[str, typer.Option("--estimator", help="HR estimator: welch, fft or peaks.")]
+#: every command that writes an output refuses to replace a path edgerppg did not write, unless told
+Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output even if it is not an "
+                                         "edgerppg artifact of the same kind.")]
 
 console = Console()
 err_console = Console(stderr=True)

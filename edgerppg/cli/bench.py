@@ -5,12 +5,15 @@ from __future__ import annotations
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 
 from edgerppg.bench.gate import check_regression
+from edgerppg.bench.plots import PLOT_FILES
 from edgerppg.bench.report import rich_tables, write_report
 from edgerppg.bench.results import BenchReport
 from edgerppg.bench.run import BenchSpec, benchmark
-from edgerppg.cli.app import app, console, err_console, print_json
+from edgerppg.checks import check_number, check_output
+from edgerppg.cli.app import Overwrite, app, console, err_console, print_json
 
 
 @app.command("bench")
@@ -28,21 +31,28 @@ def bench_cmd(
     isolate: bool = typer.Option(True, "--isolate/--no-isolate", help="Measure each artifact in a fresh process."),
     interleave: bool = typer.Option(True, "--interleave/--no-interleave",
                                     help="Isolated CPU runs: the artifacts take turns, repeat by repeat."),
-    json_out: str = typer.Option(None, "--json", help="Write the result as JSON to this file ('-' for stdout)."),
+    json_out: bool = typer.Option(False, "--json", help="Print the result as JSON instead of tables."),
+    json_path: Path = typer.Option(None, "--json-out", help="Also write the result as JSON to this file (the input "
+                                   "of `edgerppg compare` and `--baseline`)."),
     md_out: Path = typer.Option(None, "--md", help="Write a Markdown report here."),
     plots: Path = typer.Option(None, "--plots", help="Write PNG plots into this directory."),
     baseline: Path = typer.Option(None, "--baseline", help="Saved bench JSON to gate against."),
     max_regression: float = typer.Option(0.10, "--max-regression", help="Allowed slow-down of p50 / rise of MAE (0.10 = 10%)."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Benchmark artifacts: latency (mean/SD/p50/p90/p99), FPS, memory, model figures, HR error."""
+    _check_outputs(json_path, md_out, plots, (*artifacts, data, baseline), overwrite)
+    for value, name, low in ((batch, "--batch", 1), (iters, "--iters", 1), (repeats, "--repeats", 1),
+                             (warmup, "--warmup", 0), (threads, "--threads", 1),
+                             (max_regression, "--max-regression", 0)):
+        check_number(value, name, low)
     base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
     spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,
                      warmup=warmup, iters=iters, repeats=repeats, isolate=isolate, interleave=interleave,
                      methods=tuple(m for m in methods.split(",") if m))
     report = benchmark([str(a) for a in artifacts], spec)
-    write_report(report, json_path=json_out if json_out and json_out != "-" else None, md_path=md_out,
-                 plots_dir=plots)
-    if json_out == "-":
+    write_report(report, json_path=json_path, md_path=md_out, plots_dir=plots)
+    if json_out:
         print_json(report.to_dict())
     else:
         for table in rich_tables(report):
@@ -50,9 +60,21 @@ def bench_cmd(
     if base is not None:
         regressions = check_regression(report, base, max_regression)
         for r in regressions:
-            err_console.print(f"[bold red]regression:[/] {r.artifact} {r.metric} {r.baseline:.3f} -> {r.current:.3f} "
+            err_console.print(f"[bold red]regression:[/] {escape(str(r.artifact))} {r.metric} {r.baseline:.3f} -> {r.current:.3f} "
                               f"(x{r.ratio:.2f} > x{r.limit:.2f})", highlight=False)
         if regressions:
             raise typer.Exit(1)
-        err_console.print(f"no regression beyond {max_regression:.0%} against {baseline}")
+        err_console.print(f"no regression beyond {max_regression:.0%} against {baseline}", markup=False)
+
+
+def _check_outputs(json_path, md_out, plots, inputs, overwrite: bool) -> None:
+    """Every output path of the run is checked before the long measurement starts."""
+    if json_path:
+        check_output(json_path, "bench-json", inputs, overwrite)
+    if md_out:
+        check_output(md_out, "bench-md", inputs, overwrite)
+    if plots:
+        check_output(plots, "plots", inputs, overwrite)
+        for name in PLOT_FILES:
+            check_output(plots / name, "png", inputs, overwrite)
 

@@ -17,7 +17,7 @@ def compare_cmd(
     b: Path = typer.Argument(..., help="Bench JSON to compare with it (B)."),
     json_out: bool = typer.Option(False, "--json", help="Print the rows as JSON."),
 ) -> None:
-    """Side-by-side table of two `edgerppg bench --json` results; ratio = B / A."""
+    """Side-by-side table of two `edgerppg bench --json-out` results; ratio = B / A."""
     from rich.table import Table
 
     rows = compare_reports(BenchReport.load(a), BenchReport.load(b))

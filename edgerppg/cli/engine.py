@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
-from edgerppg.export.engine import build_engine
+from edgerppg.checks import check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
+from edgerppg.export.engine import build_engine, default_engine_dir
 from edgerppg.export.trt_lint import check_trt
 from edgerppg.export.trtexec import EngineOptions
 
@@ -23,10 +24,12 @@ def build_engine_cmd(
     calib: Path = typer.Option(None, "--calib", help="Dataset directory for the INT8 calibrator (fp32 exports)."),
     out: Path = typer.Option(None, "--out", help="Engine directory (default: ARTIFACT-trt[-flags])."),
     json_out: bool = typer.Option(False, "--json", help="Print the engine manifest as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Build a TensorRT engine with the Python API, or trtexec when only that is installed."""
     options = EngineOptions(fp16=fp16, int8=int8, sparse_weights=sparse_weights, workspace_mb=workspace,
                             max_batch=max_batch)
+    check_output(out or default_engine_dir(artifact, options), "trt", inputs=(artifact, calib), overwrite=overwrite)
     result = build_engine(artifact, out, options, calib)
     if json_out:
         print_json(result)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from edgerppg.checks import check_window
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
 from edgerppg.data import load_dataset
 from edgerppg.predict.evaluate import accuracy_table
@@ -28,6 +29,7 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (table rows plus every window and subject)."),
 ) -> None:
     """Evaluate HR error of classical methods and models side by side, one row per predictor x data group."""
+    check_window(window, step, band)
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:
@@ -47,10 +49,11 @@ def render_table(table: dict, title: str) -> None:
 
     t = Table(title=f"HR error on {title}: {table['window']:g} s windows every {table['step']:g} s, "
                     f"band {table['band'][0]}-{table['band'][1]} Hz, {table['method']}")
-    for col in ("predictor", "group", "MAE", "RMSE", "MAPE %", "r", "% <5bpm", "SD", "n", "subj MAE", "subj"):
+    for col in ("predictor", "group", "MAE", "RMSE", "MAPE %", "r", "% <5bpm", "SD", "n", "no pulse", "subj MAE",
+                "subj"):
         t.add_column(col, justify="left" if col in ("predictor", "group") else "right")
     for r in table["rows"]:
         t.add_row(r["predictor"], r["group"], fmt(r["mae"], ".2f"), fmt(r["rmse"], ".2f"), fmt(r["mape"], ".1f"),
-                  fmt(r["r"], ".3f"), fmt(r["within5"], ".1f"), fmt(r["sd"], ".2f"), str(r["n"]),
+                  fmt(r["r"], ".3f"), fmt(r["within5"], ".1f"), fmt(r["sd"], ".2f"), str(r["n"]), str(r["no_pulse"]),
                   fmt(r["subject_mae"], ".2f"), str(r["subjects"]))
     console.print(t)

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.export.exporter import ExportOptions, export_checkpoint
 
@@ -39,8 +40,10 @@ def export_cmd(
                                     help="u8 int8: save ONNX Runtime's optimised CPU graph (fewer transposes); "
                                          "--no-ort-layout keeps the portable QDQ graph."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Export a checkpoint's deploy form to ONNX and check it against torch (tensor error and HR)."""
+    check_output(out, "onnx", inputs=(ckpt, calib), overwrite=overwrite)
     options = ExportOptions(precision=precision, sparse=sparse, batch=_batch(batch), opset=opset, exporter=exporter,
                             calib=str(calib) if calib else None, calib_clips=calib_clips,
                             int8_activations=int8_activations, target=target, conv2d=conv2d,

@@ -9,8 +9,9 @@ from __future__ import annotations
 import importlib
 import sys
 
-from rich.markup import escape
+from rich.text import Text
 
+from edgerppg import progress
 from edgerppg.cli.app import app, err_console
 from edgerppg.errors import EdgeRPPGError, missing_extra
 
@@ -42,6 +43,7 @@ def _command(argv: list[str] | None) -> str:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; a user error becomes one line on stderr and exit code 2."""
+    argv = _quiet_anywhere(sys.argv[1:] if argv is None else list(argv))
     try:
         app(args=argv, prog_name="edgerppg")
     except (EdgeRPPGError, ModuleNotFoundError) as exc:
@@ -49,11 +51,21 @@ def main(argv: list[str] | None = None) -> None:
         error = exc if isinstance(exc, EdgeRPPGError) else missing_extra(exc, f"edgerppg {_command(argv)}")
         if error is None:
             raise
-        err_console.print(f"[bold red]error:[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        # user text is printed as is (no Rich markup): `clips[trt]/a.mp4`, `pip install 'edgerppg[trt]'`
+        err_console.print(Text.assemble(("error:", "bold red"), " ", str(error)), highlight=False, soft_wrap=True)
         sys.exit(2)
     except KeyboardInterrupt:
         err_console.print("[bold red]interrupted[/]: no partial output was kept")
         sys.exit(130)
+
+
+def _quiet_anywhere(argv: list[str]) -> list[str]:
+    """Accept -q/--quiet after the subcommand too (`edgerppg synth DIR -q`): hide progress bars, drop the flag."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if not any(a in ("-q", "--quiet") for a in argv[1:end]):
+        return argv
+    progress.set_enabled(False)
+    return argv[:1] + [a for a in argv[1:end] if a not in ("-q", "--quiet")] + argv[end:]
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ from typing import Optional
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_number, check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 from edgerppg.recipes import apply_recipe, load_recipe
 
 
@@ -25,8 +26,11 @@ def prune_cmd(
         "--groups` (default: those the model's training kind reads; rPPGNet: raw only). Validation always "
         "reads every group of the held-out subjects."),
     json_out: bool = typer.Option(False, "--json", help="Print the per-layer table and HR metrics as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Prune (SNIP, N2NSkip, magnitude, random, structured), fine-tune with masks kept, verify and save."""
+    check_output(out, "checkpoint", inputs=(ckpt, recipe, data), overwrite=overwrite)
+    check_number(val_fraction, "--val-fraction", 0, 1, high_open=True)
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None
     result = apply_recipe(load_recipe(recipe), ckpt, data, out, device=device, val_fraction=val_fraction, seed=seed,
                           groups=names)

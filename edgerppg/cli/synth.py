@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 from edgerppg.data.synth import synthesize
 
 
@@ -16,7 +17,8 @@ def _split(text: str) -> list[str]:
 
 @app.command("synth")
 def synth_cmd(
-    out_dir: Path = typer.Argument(..., help="Dataset folder to write (replaced atomically)."),
+    out_dir: Path = typer.Argument(..., help="Dataset folder to write (an older synth dataset there is replaced "
+                                             "atomically)."),
     subjects: int = typer.Option(8, "--subjects", help="Number of subjects."),
     seconds: float = typer.Option(30.0, "--seconds", help="Length of each video in seconds."),
     fps: float = typer.Option(30.0, "--fps", help="Frame rate."),
@@ -25,10 +27,12 @@ def synth_cmd(
     bitrate: str = typer.Option("250k", "--bitrate", help="Comma list of bitrates for the compressing codecs."),
     seed: int = typer.Option(0, "--seed", help="Same seed, same clips."),
     json_out: bool = typer.Option(False, "--json", help="Print the manifest as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Synthesise face videos whose skin carries a known blood-volume pulse (UBFC-style layout + manifest.json)."""
     from rich.table import Table
 
+    check_output(out_dir, "synth", overwrite=overwrite)
     manifest = synthesize(out_dir, subjects, seconds, fps, size, _split(codec), _split(bitrate), seed)
     if json_out:
         print_json(manifest)

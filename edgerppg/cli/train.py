@@ -8,7 +8,8 @@ from typing import Optional
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 from edgerppg.train.kinds import KINDS
 from edgerppg.train.run import TrainSpec, train_model
 
@@ -26,7 +27,8 @@ def train_cmd(
     variant: Optional[str] = typer.Option(None, "--variant", help="Model variant (paper|small|tiny); default "
                                           "tiny, or the --init checkpoint's."),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint (joint: the trained rPPGNet)."),
+    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint of the same model (joint: "
+                                        "the trained rPPGNet, or a cascade checkpoint to fine-tune further)."),
     stven: Optional[Path] = typer.Option(None, "--stven", help="joint only: a pre-trained STVEN checkpoint."),
     lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
     batch: int = typer.Option(4, "--batch", help="Clips per optimiser step (per process under torchrun)."),
@@ -44,10 +46,13 @@ def train_cmd(
                                "paper) or fundamental (the pulse band-passed around its heart rate)."),
     schedule: str = typer.Option("constant", "--schedule", help="Learning-rate schedule: constant (the paper's) or "
                                  "cosine (lr to 0 over all steps; a resumed run continues on the same curve)."),
-    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present."),
+    resume: bool = typer.Option(True, "--resume/--no-resume", help="Continue from <out>.state.pt if present (only "
+                                "a run on the same data, model and options; else an error)."),
     json_out: bool = typer.Option(False, "--json", help="Print the run summary as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
+    check_output(out, "checkpoint", inputs=(data, init, stven), overwrite=overwrite)  # before, not after, training
     spec = TrainSpec(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr, batch=batch,
                      seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
                      spectral=spectral, target=target, schedule=schedule,

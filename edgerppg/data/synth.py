@@ -17,6 +17,7 @@ import numpy as np
 
 from edgerppg import progress
 from edgerppg.atomic import atomic_dir, write_json
+from edgerppg.checks import check_number
 from edgerppg.data.encode import check_codec, encode, parse_bitrate
 from edgerppg.data.pulse import make_pulse
 from edgerppg.data.render import make_illumination, make_motion, render
@@ -66,8 +67,10 @@ def write_ground_truth(path: Path, bvp: np.ndarray, hr: np.ndarray, fps: float) 
 def synthesize(out_dir: str | Path, subjects: int, seconds: float, fps: float = 30.0, size: int = 128,
                codecs: list[str] | None = None, bitrates: list[str] | None = None, seed: int = 0) -> dict:
     """Write a synthetic dataset to `out_dir` (atomically) and return its manifest."""
-    if subjects < 1 or seconds <= 0 or fps <= 0 or size < 32:
-        raise EdgeRPPGError("synth needs --subjects >= 1, --seconds > 0, --fps > 0 and --size >= 32")
+    check_number(seconds, "--seconds", 0, 24 * 3600, low_open=True)
+    check_number(fps, "--fps", 0, 1000, low_open=True)
+    check_number(subjects, "--subjects", 1, 10_000)
+    check_number(size, "--size", 32, 4096)
     if seconds * fps < 64:
         raise EdgeRPPGError(f"--seconds {seconds} at {fps} fps gives fewer than 64 frames (one model clip); use more")
     groups = plan_groups(codecs or ["raw"], bitrates or [])

@@ -83,7 +83,7 @@ def jetson_bundle(folder: Path, manifest: dict) -> dict:
     bench = (head + 'ENGINE_DIR="${1:-$HERE-trt}"\nshift || true\n'
              + '[ -f "$ENGINE_DIR/model.engine" ] || "$HERE/build_engine.sh" "$ENGINE_DIR"\n'
              + 'edgerppg bench "$ENGINE_DIR" --backend trt --device cuda '
-             + f'--batch {opts.opt_batch} --warmup 20 --iters 200 --json "$ENGINE_DIR/bench.json" "$@"\n')
+             + f'--batch {opts.opt_batch} --warmup 20 --iters 200 --json-out "$ENGINE_DIR/bench.json" "$@"\n')
     _write(folder / "build_engine.sh", build)
     _write(folder / "bench_on_device.sh", bench)
     _write(folder / "run_hr.sh", head + _RUN_HR)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from edgerppg import progress
 from edgerppg.atomic import atomic_dir, write_json
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.export import steps
@@ -105,10 +106,14 @@ def export_module(model, out: str | os.PathLike, options: ExportOptions = Export
     clips = steps.parity_inputs(spec.clip, options)
     # a dynamic export is traced at batch 1 and checked at batch 2, so a baked-in batch size fails parity
     chunks = _chunks(clips, 2 if options.dynamic else batch)
-    reference = torch_reference(deploy, example, chunks)
-    with atomic_dir(out) as tmp:
-        info = steps.build_onnx(deploy, example, spec, tmp, options)
+    with progress.task(f"export {spec.name}", steps.count(options) + 2) as bar, atomic_dir(out) as tmp:
+        bar.update("torch reference")
+        reference = torch_reference(deploy, example, chunks)
+        bar.advance(status=f"ONNX export ({options.exporter})")
+        info = steps.build_onnx(deploy, example, spec, tmp, options, step=lambda what: bar.advance(status=what))
+        bar.update("parity in ONNX Runtime")
         candidate = onnx_outputs(tmp / "model.onnx", list(spec.input_names), example, chunks)
+        bar.advance(status="parity checked")
         figures = steps.parity_figures(reference, candidate, spec.clip.fps, options)
         if not figures["passed"]:
             raise EdgeRPPGError(failure_message(str((source or {}).get("checkpoint", spec.name)), figures,

@@ -62,15 +62,23 @@ def uses_ort_layout(options) -> bool:
             and not options.dynamic and not options.target)
 
 
-def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
-    """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures."""
+def count(options) -> int:
+    """How many times `build_onnx` calls its `step` for these options (the length of export's progress bar)."""
+    return 3 + uses_ort_layout(options) + bool(options.sparse)
+
+
+def build_onnx(deploy, example: tuple, spec, tmp: Path, options, step=lambda what: None) -> dict:
+    """Export, tidy, convert precision and (optionally) sparsify into `tmp/model.onnx`; returns step figures.
+    `step(what)` is called after each step (`count(options)` calls), naming the next one, for a progress bar."""
     import onnx
 
     raw, fp32 = tmp / ".raw.onnx", tmp / ".fp32.onnx"
     module, rewrite = export_form(deploy, options)
     export_onnx(module, example, raw, spec, opset=options.opset, dynamic=options.dynamic, exporter=options.exporter)
+    step("tidy (onnxslim)")
     model, tidied = tidy(graph.load_onnx(raw))
     onnx.save(model, str(fp32))
+    step(f"{options.precision} conversion")
     # MACs of the float graph (None with dynamic axes), for the manifest: ONNX shape inference cannot see
     # through the contrib ops of an ORT-layout int8 file (export/ort_layout.py)
     info = {"tidy": tidy_name() if tidied else "none", "fp32_dense_bytes": fp32.stat().st_size,
@@ -83,6 +91,7 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
     info["precision"] = PRECISIONS.get(options.precision)(
         fp32, tmp / "model.onnx", calib=calib, input_name=spec.input_names[0], extra_inputs=extras,
         activations=options.int8_activations)
+    step("ONNX Runtime CPU layout" if uses_ort_layout(options) else "sparse storage" if options.sparse else "done")
     if uses_ort_layout(options):
         qdq = tmp / ".qdq.onnx"
         (tmp / "model.onnx").rename(qdq)
@@ -91,10 +100,12 @@ def build_onnx(deploy, example: tuple, spec, tmp: Path, options) -> dict:
                 **{n: np.repeat(e, b, 0) for n, e in extras.items()}}
         info["ort_layout"] = to_ort_layout(qdq, tmp / "model.onnx", feed)
         qdq.unlink()
+        step("sparse storage" if options.sparse else "done")
     if options.sparse:
         final = graph.load_onnx(tmp / "model.onnx")
         info["sparse"] = graph.sparsify(final)
         onnx.save(final, str(tmp / "model.onnx"))
+        step("done")
     raw.unlink()
     fp32.unlink()
     return info

@@ -116,6 +116,9 @@ def run_stage(stage: Stage, records: dict, run_dir: Path, force: bool = False) -
     params = _resolve(stage.params, records, run_dir, files)
     key = stage_key(stage, stage.params, files)
     final = run_dir / stage.name
+    if (final.exists() or final.is_symlink()) and not (final / RECORD).is_file():
+        raise EdgeRPPGError(f"{final}: exists and is not a stage output of `edgerppg run` (no {RECORD}); move it away "
+                            "or choose another --run-dir")
     if not force:
         rec = _up_to_date(final, key)
         if rec is not None:
@@ -161,7 +164,12 @@ def run_pipeline(recipe: str | Path | dict | Pipeline, run_dir: str | Path | Non
         if f not in names:
             raise EdgeRPPGError(f"--force {f!r}: no such stage in {pipe.source}; stages are {', '.join(names)}")
     run_dir = Path(run_dir or pipe.run_dir)
-    run_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / ".partial").mkdir(exist_ok=True)  # stages work in here: fails now on a read-only folder
+    except OSError as exc:
+        raise EdgeRPPGError(f"{run_dir}: cannot create the run directory ({exc.strerror}); choose another "
+                            "--run-dir") from None
     records: dict = {}
     rows = []
     with progress.task(f"pipeline {pipe.name}", total=len(pipe.stages)) as bar:

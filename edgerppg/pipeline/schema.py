@@ -24,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgerppg.checks import read_text
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.recipes.schema import PIPELINE_SCHEMA
 from edgerppg.recipes.schema import SCHEMA as RECIPE_SCHEMA
@@ -55,11 +56,9 @@ def load_pipeline(path: str | Path) -> Pipeline:
     import yaml
 
     path = Path(path)
+    text = read_text(path, "pipeline file", "see pipelines/*.yaml")
     try:
-        text = path.read_text()
         data = yaml.safe_load(text)
-    except OSError as exc:
-        raise EdgeRPPGError(f"{path}: cannot read the pipeline ({exc.strerror}); check the path") from None
     except yaml.YAMLError as exc:
         raise EdgeRPPGError(f"{path}: is not valid YAML ({str(exc).splitlines()[0]}); fix the syntax") from None
     pipe = parse_pipeline(data, source=str(path))

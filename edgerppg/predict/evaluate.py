@@ -14,7 +14,7 @@ from edgerppg.errors import EdgeRPPGError
 from edgerppg.predict.predictors import Predictor, source_name
 from edgerppg.progress import track
 from edgerppg.signal.filters import DEFAULT_BAND, check_band
-from edgerppg.signal.hr import heart_rate, snr, window_starts
+from edgerppg.signal.hr import heart_rate, no_pulse_reason, snr, window_starts
 from edgerppg.signal.metrics import hr_metrics
 
 
@@ -28,6 +28,7 @@ class WindowRow(TypedDict):
     hr_true: float
     error: float
     snr_db: float
+    no_pulse: bool  # no credible peak in the predicted pulse (signal.hr.no_pulse_reason); still in the metrics
 
 
 class SubjectRow(TypedDict):
@@ -54,7 +55,10 @@ def _slice(x: np.ndarray, fps: float, start: float, end: float) -> np.ndarray:
 
 def measure(pulse, fps: float, window: float = 10.0, step: float | None = None, band=DEFAULT_BAND,
             method: str = "welch") -> dict:
-    """HR of one pulse signal: whole-signal HR and SNR plus per-window HR (the `hr` command's result)."""
+    """HR of one pulse signal: whole-signal HR and SNR plus per-window HR (the `hr` command's result).
+
+    Where the spectrum has no credible peak (`signal.hr.no_pulse_reason`) "hr_bpm" is None and "no_pulse" says
+    why; "peak_bpm" keeps the frequency of the largest in-band peak either way."""
     pulse = np.asarray(pulse, dtype=np.float64)
     step = window if step is None else step
     duration = pulse.size / float(fps)
@@ -63,8 +67,13 @@ def measure(pulse, fps: float, window: float = 10.0, step: float | None = None, 
     for start in window_starts(duration, window, step):
         end = min(duration, start + window)
         seg = _slice(pulse, fps, start, end)
-        windows.append({"start_s": float(start), "end_s": float(end), "hr_bpm": heart_rate(seg, fps, band, method)})
-    return {"hr_bpm": hr, "snr_db": snr(pulse, fps, hr, band), "seconds": duration, "windows": windows}
+        rate = heart_rate(seg, fps, band, method)
+        reason = no_pulse_reason(seg, fps, rate, band, method)
+        windows.append({"start_s": float(start), "end_s": float(end), "hr_bpm": None if reason else rate,
+                        "peak_bpm": rate, "no_pulse": reason})
+    reason = no_pulse_reason(pulse, fps, hr, band, method)
+    return {"hr_bpm": None if reason else hr, "peak_bpm": hr, "no_pulse": reason, "snr_db": snr(pulse, fps, hr, band),
+            "seconds": duration, "windows": windows}
 
 
 def _evaluate_one(recording, predictor: Predictor, window, step, band, method):
@@ -85,7 +94,8 @@ def _evaluate_one(recording, predictor: Predictor, window, step, band, method):
         pred = heart_rate(seg, fps, band, method)
         true = heart_rate(_slice(bvp, gt_fps, start, end), gt_fps, band, method)
         rows.append(WindowRow(**key, start_s=float(start), end_s=float(end), hr_pred=pred, hr_true=true,
-                              error=pred - true, snr_db=snr(seg, fps, true, band)))
+                              error=pred - true, snr_db=snr(seg, fps, true, band),
+                              no_pulse=no_pulse_reason(seg, fps, pred, band, method) is not None))
     whole = _slice(pulse, fps, 0.0, duration)
     pred = heart_rate(whole, fps, band, method)
     true = heart_rate(_slice(bvp, gt_fps, 0.0, duration), gt_fps, band, method)
@@ -134,14 +144,16 @@ def evaluate(recordings: Iterable, predictor: Predictor, window: float = 10.0, s
 def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window: float = 10.0,
                    step: float | None = None, band=DEFAULT_BAND, method: str = "welch") -> dict:
     """`evaluate` every predictor on the same recordings; "rows" is one row per predictor x group with the
-    window-level metrics (the `eval` command's table), "results" the full `evaluate` outputs."""
+    window-level metrics (the `eval` command's table) and "no_pulse", how many of its windows had no credible
+    pulse (counted in the metrics all the same), "results" the full `evaluate` outputs."""
     recordings = list(recordings)
     results = [evaluate(recordings, p, window, step, band, method) for p in predictors]
     rows = []
     for res in results:
         for group, m in res["groups"].items():
             rows.append({"predictor": res["predictor"], "group": group, **m["window"],
-                         "subject_mae": m["subject"]["mae"], "subjects": m["subject"]["n"]})
+                         "subject_mae": m["subject"]["mae"], "subjects": m["subject"]["n"],
+                         "no_pulse": sum(w["no_pulse"] for w in res["windows"] if w["group"] == group)})
     step = float(window if step is None else step)
     return {"band": list(check_band(min(float(r.fps) for r in recordings), band)), "window": float(window),
             "step": step, "method": method, "rows": rows, "results": results}

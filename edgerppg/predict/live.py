@@ -19,7 +19,7 @@ from edgerppg.data.sources import FrameSource, SourceSpec
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.predict.video import bgr_to_rgb
 from edgerppg.signal.filters import DEFAULT_BAND, check_band
-from edgerppg.signal.hr import heart_rate, snr
+from edgerppg.signal.hr import heart_rate, no_pulse_reason, snr
 
 #: seconds of frames the classical methods take their skin colour from at once (shorter: fresher updates)
 LIVE_CHUNK_S = 1 / 3
@@ -27,7 +27,8 @@ LIVE_CHUNK_S = 1 / 3
 
 def live_hr(source: SourceSpec, predictor, crop: str = "auto", window: float = 10.0, refresh: float = 1.0,
             band=DEFAULT_BAND, method: str = "welch", min_seconds: float = 4.0, lookahead: float = 1.0):
-    """Yield one dict per update: {"t_s", "hr_bpm", "snr_db", "window_s", "frames", "frames_dropped",
+    """Yield one dict per update: {"t_s", "hr_bpm", "reliable" (False: no credible pulse in the window, "no_pulse"
+    says why; "hr_bpm" is then the spectrum's peak), "snr_db", "window_s", "frames", "frames_dropped",
     "frames_without_face", "latency_ms", "fps_processing"}. The first update comes once `min(window,
     min_seconds)` seconds of pulse exist. `lookahead`: seconds a frame may wait for its face box (a live source
     holds the last box beyond that)."""
@@ -56,8 +57,10 @@ def live_hr(source: SourceSpec, predictor, crop: str = "auto", window: float = 1
             if pulse.size / pfps < need:
                 continue
             hr = heart_rate(pulse, pfps, band, method)
+            reason = no_pulse_reason(pulse, pfps, hr, band, method)  # an unreliable window: said, and go on
             newest = _newest_capture(captured, count, tracker.emitted, stream, fps)
-            yield {"t_s": tracker.emitted / fps, "hr_bpm": hr, "snr_db": snr(pulse, pfps, hr, band),
+            yield {"t_s": tracker.emitted / fps, "hr_bpm": hr, "reliable": reason is None, "no_pulse": reason,
+                   "snr_db": snr(pulse, pfps, hr, band),
                    "window_s": pulse.size / pfps, "frames": count, "frames_dropped": frames.stats["dropped"],
                    "frames_without_face": tracker.unseen,
                    "latency_ms": 1e3 * (time.monotonic() - newest) if newest is not None else None,

@@ -100,6 +100,15 @@ def _check_model(recipe, model, path: Path) -> None:
         if stage.KIND == "prune":
             prunable_params(model, stage.scope, stage.exclude,
                             f"{path}: recipe {recipe.source} stages[{i}] does not fit this checkpoint:")
+        if stage.KIND == "finetune" and stage.objective is not None:  # checked here, not after the pruning
+            from edgerppg.train.objectives import OBJECTIVES
+
+            objective = OBJECTIVES.get(stage.objective)()
+            trains = objective.model or objective.name
+            if trains != model.spec.name:
+                raise EdgeRPPGError(f"{path}: checkpoint holds a {model.spec.name} but recipe {recipe.source} "
+                                    f"stages[{i}] fine-tunes a {trains} (objective {stage.objective!r}); pass a "
+                                    f"{trains} checkpoint or another recipe")
 
 
 def _data(model, data: Path, val_fraction: float, seed: int, groups: list[str] | None = None):

@@ -26,6 +26,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edgerppg.checks import read_text
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.registry import Registry
 
@@ -83,10 +84,9 @@ def load_recipe(path: str | Path) -> Recipe:
     import yaml
 
     path = Path(path)
+    text = read_text(path, "recipe file", "see recipes/*.yaml for examples")
     try:
-        raw = yaml.safe_load(path.read_text())
-    except FileNotFoundError:
-        raise EdgeRPPGError(f"{path}: no such recipe file; see recipes/*.yaml for examples") from None
+        raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         at = f" at line {line + 1}" if line is not None else ""

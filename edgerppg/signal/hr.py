@@ -25,6 +25,11 @@ GRID_BPM = 0.1
 WELCH_SEGMENT_S = 8.0
 #: half-width of the SNR signal windows around the fundamental and first harmonic, in Hz (de Haan 2013)
 SNR_HALF_WIDTH_HZ = 0.1
+#: below either figure a spectral peak is not a credible pulse (`no_pulse_reason`). Calibrated with POS on 10 s
+#: windows and whole 20 s clips of synthetic faces with and without a pulse (benchmarks/no_pulse.py; figures in
+#: docs/results.md): every window whose HR was within 5 bpm of the truth lies above both, with a margin
+SNR_MIN_DB = -6.0
+PROMINENCE_MIN_DB = 4.0
 
 
 def _nfft(n: int, fps: float) -> int:
@@ -160,3 +165,27 @@ def snr(x, fps: float, hr_bpm: float, band=DEFAULT_BAND) -> float:
     if noise_power <= 0:
         return float("inf")
     return float(10 * np.log10(signal_power / noise_power))
+
+
+def peak_prominence(x, fps: float, band=DEFAULT_BAND, method: str = "welch") -> float:
+    """In-band spectral peak over the median in-band power, in dB (a flat, featureless signal gives -inf)."""
+    _, power = power_spectrum(x, fps, band, method)
+    peak, floor = float(power.max()), float(np.median(power))
+    if peak <= 0:
+        return float("-inf")
+    return float("inf") if floor <= 0 else float(10 * np.log10(peak / floor))
+
+
+def no_pulse_reason(x, fps: float, hr_bpm: float, band=DEFAULT_BAND, method: str = "welch") -> str | None:
+    """Why the spectral peak at `hr_bpm` is not a credible pulse, or None when it is: a flat signal (no colour
+    change at all, e.g. a featureless grey video), or a peak too weak against the rest of the band (SNR below
+    `SNR_MIN_DB`, or prominence below `PROMINENCE_MIN_DB`)."""
+    z = as_signal(x)
+    if float(np.ptp(z)) <= 1e-9 * max(1.0, float(np.abs(z).max())):
+        return "the pulse signal is flat (no colour change in the face crop)"
+    prominence = peak_prominence(z, fps, band, method)
+    ratio = snr(z, fps, hr_bpm, band)
+    if ratio < SNR_MIN_DB or prominence < PROMINENCE_MIN_DB:
+        return (f"no credible spectral peak (SNR {ratio:.1f} dB, limit {SNR_MIN_DB:g}; peak {prominence:.1f} dB "
+                f"over the band's median, limit {PROMINENCE_MIN_DB:g})")
+    return None

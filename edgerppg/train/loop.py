@@ -28,7 +28,7 @@ from edgerppg.train.batch import to_device
 from edgerppg.train.metrics import Metric, default_metric
 from edgerppg.train.objectives import Objective
 from edgerppg.train.objectives import objective as objective_for
-from edgerppg.train.state import load_state, save_state, state_path
+from edgerppg.train.state import RESUME_INPUTS, load_state, save_state, state_path
 
 SaveFn = Callable[[Path, nn.Module, dict], None]
 
@@ -143,8 +143,11 @@ def _fit(model, train_set, val_set, options: FitOptions, ctx, objective, after_s
         config["schedule"] = o.schedule
     run = {"epoch": 0, "best": {}, "history": []}
     spath = state_path(out) if out is not None else None
+    inputs = {k: v for k, v in meta.get("training", {}).items() if k in RESUME_INPUTS}
+    if inputs.get("data"):
+        inputs["data"] = str(Path(inputs["data"]).resolve())  # the same folder however it is spelled
     if o.resume and spath is not None and spath.exists():
-        run = load_state(spath, model, optimizer, config)
+        run = load_state(spath, model, optimizer, config, inputs)
     step = ddp.wrap(_Step(model, objective), ctx)
     steps_per_epoch = len(_loader(train_set, o.batch, o.seed, 0, ctx, o.workers))
     factor, total = SCHEDULES[o.schedule], o.epochs * steps_per_epoch
@@ -167,7 +170,8 @@ def _fit(model, train_set, val_set, options: FitOptions, ctx, objective, after_s
             if ctx.is_main and out is not None:
                 if improved:
                     save(Path(out), model, _checkpoint_meta(meta, config, run))
-                save_state(spath, model, optimizer, epoch + 1, run["best"], run["history"], config)
+                save_state(spath, model, optimizer, epoch + 1, run["best"], run["history"],
+                           {**config, "inputs": inputs})
             ddp.barrier(ctx)
             run["epoch"] = epoch + 1
     return {"history": run["history"], "best": run["best"], "epochs": o.epochs, "out": str(out) if out else None,

@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from edgerppg.checks import check_number
 from edgerppg.data import load_dataset
 from edgerppg.data.clips import ClipDataset, split_subjects
 from edgerppg.errors import EdgeRPPGError
@@ -56,10 +57,12 @@ class TrainSpec:
     schedule: str = "constant"
 
     def validate(self) -> "TrainSpec":
-        if not 0.0 <= self.val_fraction < 1.0:
-            raise EdgeRPPGError(f"--val-fraction must be in [0, 1), got {self.val_fraction}")
-        if self.spectral < 0:
-            raise EdgeRPPGError(f"--spectral {self.spectral}: a loss weight must be >= 0")
+        check_number(self.val_fraction, "--val-fraction", 0, 1, high_open=True)
+        check_number(self.spectral, "--spectral", 0)
+        check_number(self.hr_aug, "--hr-aug", 0, 1)
+        check_number(self.lr, "--lr", 0, low_open=True)
+        check_number(self.epochs, "--epochs", 1)
+        check_number(self.batch, "--batch", 1)
         _check_device(self.device)
         return self
 

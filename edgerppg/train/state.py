@@ -17,6 +17,9 @@ from edgerppg.atomic import atomic_path
 from edgerppg.errors import EdgeRPPGError
 
 FORMAT = "edgerppg-train-state/1"
+#: what the run learns from (keys of a checkpoint's "training" meta): a state resumes only the same data and model
+RESUME_INPUTS = ("kind", "data", "groups", "train_subjects", "val_subjects", "train_clips", "hr_aug", "spectral",
+                 "target", "init", "stven")
 
 
 def state_path(out: str | Path) -> Path:
@@ -66,8 +69,9 @@ def save_state(path: Path, model, optimizer, epoch: int, best: dict, history: li
         torch.save(obj, tmp)
 
 
-def load_state(path: Path, model, optimizer, config: dict) -> dict:
-    """Restore model, optimiser and RNGs from `path`; returns the state (epoch, best, history)."""
+def load_state(path: Path, model, optimizer, config: dict, inputs: dict | None = None) -> dict:
+    """Restore model, optimiser and RNGs from `path`; returns the state (epoch, best, history). `inputs`: the data
+    and starting checkpoints of this run (RESUME_INPUTS), which must match those the state was written with."""
     try:
         obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # truncated or foreign file
@@ -82,6 +86,12 @@ def load_state(path: Path, model, optimizer, config: dict) -> dict:
             f"{path}: training state was written with different {', '.join(sorted(changed))}; "
             "delete it or pass --no-resume"
         )
+    saved = obj["config"].get("inputs")
+    if saved is not None and inputs is not None:
+        differ = sorted(k for k in set(saved) | set(inputs) if saved.get(k) != inputs.get(k))
+        if differ:
+            raise EdgeRPPGError(f"{path}: training state is of a run on other inputs ({', '.join(differ)} differ); "
+                                "pass --no-resume to start afresh, or another --out")
     model.load_state_dict(obj["model"])
     optimizer.load_state_dict(obj["optimizer"])
     set_rng_states(obj["rng"])

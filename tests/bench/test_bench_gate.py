@@ -35,13 +35,14 @@ FAST = ["--iters", "15", "--repeats", "3", "--warmup", "3", "--no-isolate", "--m
 def test_baseline_gate_passes_unchanged_and_fails_a_slower_model(tmp_path, fake_runtime):
     model = write_fake(tmp_path / "model", width=64, layers=1)
     base = tmp_path / "base.json"
-    assert cli(["bench", str(model), *FAST, "--json", str(base)]) == 0
+    assert cli(["bench", str(model), *FAST, "--json-out", str(base)]) == 0
     # unchanged model: within the threshold, set far above the noise of a loaded 2-core machine (4x)
     assert cli(["bench", str(model), *FAST, "--baseline", str(base), "--max-regression", "3.0"]) == 0
     # the same artifact name, now a genuinely heavier network: the gate must trip
     write_fake(model, width=1536, layers=4)
     out = tmp_path / "slow.json"
-    assert cli(["bench", str(model), *FAST, "--baseline", str(base), "--max-regression", "3.0", "--json", str(out)]) == 1
+    assert cli(["bench", str(model), *FAST, "--baseline", str(base), "--max-regression", "3.0",
+                "--json-out", str(out)]) == 1
     slow, fast = BenchReport.load(out), BenchReport.load(base)
     assert slow.results[0].latency.median_p50_ms > 2 * fast.results[0].latency.median_p50_ms
 
@@ -71,8 +72,8 @@ def test_mae_regression_trips_the_gate(tmp_path):
 def test_compare_ratios_and_cli(tmp_path, fake_runtime, capsys):
     small, big = write_fake(tmp_path / "a" / "net", width=32), write_fake(tmp_path / "b" / "net", width=1024, layers=3)
     ja, jb = tmp_path / "a.json", tmp_path / "b.json"
-    assert cli(["bench", str(small), *FAST, "--json", str(ja)]) == 0
-    assert cli(["bench", str(big), *FAST, "--json", str(jb)]) == 0
+    assert cli(["bench", str(small), *FAST, "--json-out", str(ja)]) == 0
+    assert cli(["bench", str(big), *FAST, "--json-out", str(jb)]) == 0
     rows = {r["metric"]: r for r in compare_reports(BenchReport.load(ja), BenchReport.load(jb))}
     assert rows["median_p50_ms"]["ratio"] == pytest.approx(rows["median_p50_ms"]["b"] / rows["median_p50_ms"]["a"])
     assert rows["median_p50_ms"]["ratio"] > 1 and rows["size_mib"]["ratio"] > 1
@@ -94,7 +95,8 @@ FIGURE_KEYS = {"params", "nonzeros", "density", "macs", "size_bytes", "precision
 def test_json_schema_is_stable_and_numbers_stay_numbers(tmp_path, fake_runtime, capsys):
     model = write_fake(tmp_path / "m", width=16)
     out, md = tmp_path / "r.json", tmp_path / "r.md"
-    assert cli(["bench", str(model), *FAST, "--json", str(out), "--md", str(md), "--plots", str(tmp_path / "plots")]) == 0
+    assert cli(["bench", str(model), *FAST, "--json-out", str(out), "--md", str(md),
+                "--plots", str(tmp_path / "plots")]) == 0
     data = json.loads(out.read_text())
     assert data["schema"] == SCHEMA == "edgerppg-bench/1"
     assert set(data) == {"schema", "results", "environment", "settings", "classical", "paired"}  # paired: derived

@@ -64,3 +64,21 @@ def test_training_repeats_across_processes(tmp_path):
                        check=True, capture_output=True)
         outs.append(out.read_bytes())
     assert outs[0] == outs[1]
+
+
+@pytest.mark.slow
+def test_resume_refuses_a_state_of_other_data(tmp_path, capsys):
+    """A re-run on the same --out resumes only the same data: other data is one line, not the old run's result."""
+    from edgerppg.data.synth import synthesize
+
+    for name, seed in (("a", 1), ("b", 2)):
+        synthesize(tmp_path / name, subjects=2, seconds=3, size=32, codecs=["raw"], seed=seed)
+    out = tmp_path / "m.safetensors"
+    code, err = _run(capsys, "rppgnet", "--data", tmp_path / "a", "--out", out, "--epochs", "1", "--batch", "2",
+                     "--val-fraction", "0.5")
+    assert code == 0, err
+    before = out.read_bytes()
+    code, err = _run(capsys, "rppgnet", "--data", tmp_path / "b", "--out", out, "--epochs", "2", "--batch", "2",
+                     "--val-fraction", "0.5")
+    assert code == 2 and "other inputs (data differ)" in err and "--no-resume" in err
+    assert out.read_bytes() == before
