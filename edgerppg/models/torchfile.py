@@ -12,13 +12,14 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import warnings
 import zipfile
 from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
 
 # wrapper keys tried in order when the file holds a dict that is not itself a state_dict
-WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "generator", "G", "netG", "model_G",
+WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "generator", "G", "netG", "model_G", "checkpoint",
             "state", "weights", "params", "ema")
 # globals whose presence in a pickle means running code, not rebuilding a model class
 _CODE = re.compile(r"^(os|posix|nt|subprocess|builtins|__builtin__|sys|shutil|socket|runpy|importlib|pty|"
@@ -72,7 +73,9 @@ def read_state_dict(path: str | os.PathLike, key: str | None = None) -> tuple[di
     if not path.is_file():
         raise EdgeRPPGError(f"{path}: no such file; check the path")
     try:
-        obj = torch.load(path, map_location="cpu", weights_only=True)
+        with warnings.catch_warnings():  # torch warns about pickle protocols on its way to refusing a file
+            warnings.simplefilter("ignore")
+            obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # torch raises UnpicklingError, RuntimeError, EOFError, ... for bad files
         raise _load_error(path, exc) from None
     state, wrapper = _unwrap(path, obj, key)
@@ -102,7 +105,7 @@ def _unwrap(path: Path, obj, key: str | None) -> tuple[dict, str | None]:
         n_tensors = sum(isinstance(v, torch.Tensor) for v in obj.values())
         if key is not None and not trail:
             if key not in obj:
-                raise EdgeRPPGError(f"{path}: has no entry {key!r}; its keys are [{_keys(obj)}]")
+                raise EdgeRPPGError(f"{path}: has no entry {key!r}; its keys are: {_keys(obj)}")
             found = key
         elif obj and n_tensors > len(obj) // 2:  # a state_dict, perhaps with a stray int or string
             return obj, ".".join(trail) or None
@@ -110,7 +113,7 @@ def _unwrap(path: Path, obj, key: str | None) -> tuple[dict, str | None]:
             found = next((w for w in WRAPPERS if isinstance(obj.get(w), dict)), None)
         if found is None:
             raise EdgeRPPGError(f"{path}: no state_dict under the usual wrapper keys ({', '.join(WRAPPERS[:5])}, ...) "
-                                f"in a dict with keys [{_keys(obj)}]; pass --key NAME to pick the entry")
+                                f"in a dict with keys ({_keys(obj)}); pass --key NAME to pick the entry")
         obj = obj[found]
         trail.append(str(found))
     raise EdgeRPPGError(f"{path}: state_dict wrapped deeper than 4 levels ({'.'.join(trail)}); pass --key NAME")
@@ -126,6 +129,9 @@ def _load_error(path: Path, exc: Exception) -> EdgeRPPGError:
     match = re.search(r"GLOBAL ([\w.]+)", text)
     if match:
         name = match.group(1)
+        if name == "torch.storage._load_from_bytes":
+            return EdgeRPPGError(f"{path}: written with pickle.dump, whose tensors need code execution to load "
+                                 "(refused; nothing was executed); re-save it with torch.save(state_dict, path)")
         if _CODE.search(name) or "is blocked" in text:
             return EdgeRPPGError(f"{path}: refused: unpickling it would run code ({name}); nothing was executed. "
                                  "Only weights-only state_dict files are read")
@@ -136,6 +142,6 @@ def _load_error(path: Path, exc: Exception) -> EdgeRPPGError:
         return EdgeRPPGError(f"{path}: not a torch.save state_dict file (pickle opcode {opcode.group(1)} is outside "
                              "weights-only loading); nothing was executed. Re-save it with "
                              "torch.save(model.state_dict(), path)")
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "no detail")
-    return EdgeRPPGError(f"{path}: cannot read as a torch.save file ({type(exc).__name__}: {first[:90]}); "
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "no detail").split(". ")[0]
+    return EdgeRPPGError(f"{path}: cannot read as a torch.save file ({type(exc).__name__}: {first[:100]}); "
                          "truncated or not a PyTorch file? Re-copy or re-save it")
