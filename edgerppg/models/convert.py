@@ -55,6 +55,8 @@ class ConvertSpec:
             return {"stven": Path(self.stven), "rppgnet": Path(self.rppgnet)}
         if self.src is None or self.stven is not None or self.rppgnet is not None:
             raise EdgeRPPGError(f"--model {self.model} takes one SRC file (--stven/--rppgnet are for --model cascade)")
+        if self.model == "rppgnet" and self.best_label:
+            raise EdgeRPPGError("--best-label is STVEN's; rPPGNet has no labels (drop it, or use --model stven/cascade)")
         return {self.model: Path(self.src)}
 
     def clip_spec(self) -> ClipSpec:
@@ -79,7 +81,7 @@ def convert_reference(spec: ConvertSpec) -> dict:
         check_family(name, state, str(path))
         states[name] = state
         sources.append({"network": name, "file": path.name, **info})
-    clip_dict = {**clip.to_dict()}
+    clip_dict = clip.to_dict()
     if spec.model == "cascade":
         model, report = cascade_from_reference(states["stven"], states["rppgnet"], clip_dict)
     else:

@@ -167,7 +167,7 @@ def cascade_from_reference(stven: dict, rppgnet: dict, clip: dict | None = None)
     """-> (cascade of the two reference networks, load report over both)."""
     from edgerppg.models.base import create_model
 
-    sub = {n: {k: v for k, v in reference_arch(n, sd).items()} for n, sd in (("stven", stven), ("rppgnet", rppgnet))}
+    sub = {n: reference_arch(n, sd) for n, sd in (("stven", stven), ("rppgnet", rppgnet))}
     model = create_model("cascade", "paper", **({"clip": clip} if clip is not None else {}), **sub)
     reports = [load_reference_state_dict(model, sd, prefix=f"{n}.") for n, sd in (("stven", stven), ("rppgnet", rppgnet))]
     return model, {k: [x for r in reports for x in r[k]] for k in reports[0]}

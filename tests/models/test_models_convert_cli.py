@@ -75,6 +75,21 @@ def test_convert_cascade_and_report(tmp_path, stven_sd, capsys):
     assert conv["counts"] == {"loaded": len(stven_sd) + len(r_sd) - 4 + 2, "kept": 0, "dropped": 4, "unused": 4}
 
 
+def test_differences_refused_unless_accepted_and_then_recorded(tmp_path, stven_sd, capsys):
+    sd = {k: v for k, v in stven_sd.items() if k != "down3Dmain.1.running_var"}
+    sd["extra.weight"] = torch.zeros(2)
+    torch.save(sd, tmp_path / "g.pth")
+    out = tmp_path / "s.safetensors"
+    assert cli(["convert", tmp_path / "g.pth", "--model", "stven", "--out", out, *SMALL]) == 2
+    err = capsys.readouterr().err
+    assert "would differ from the reference" in err and "--accept-differences" in err and not out.exists()
+    assert cli(["convert", tmp_path / "g.pth", "--model", "stven", "--out", out, *SMALL, "--accept-differences"]) == 0
+    conv = load_checkpoint(out)[1]["converted"]
+    assert not conv["exact"] and len(conv["differences"]) == 2
+    assert any("enc1.norm.running_var" in d for d in conv["differences"])
+    assert any("extra.weight" in d for d in conv["differences"])
+
+
 def _bad_files(tmp_path, stven_sd):
     marker = tmp_path / "pwned"
     torch.save({"state_dict": {"a": Evil(marker)}}, tmp_path / "evil.pth")
