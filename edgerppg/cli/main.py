@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "info",
     "synth",
     "models",
+    "convert",
     "train",
     "prune",
     "export",

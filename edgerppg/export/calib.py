@@ -38,4 +38,5 @@ def calibration_clips(root: str | os.PathLike, clip, max_clips: int = 32, seed: 
     rng = np.random.default_rng(seed)
     pick = sorted(rng.choice(len(clips), size=min(max_clips, len(clips)), replace=False))
     # (T, H, W, 3) uint8 -> (3, T, H, W) float32 in [0, 1]
-    return np.stack([clips[i].transpose(3, 0, 1, 2).astype(np.float32) / 255.0 for i in pick])
+    unit = np.stack([clips[i].transpose(3, 0, 1, 2).astype(np.float32) / 255.0 for i in pick])
+    return np.ascontiguousarray(clip.to_model(unit), dtype=np.float32)  # the model's input format (spec.ClipSpec)

@@ -169,7 +169,7 @@ def _fused_block(block: nn.Module, min_channels: int) -> nn.Module | None:
 
     from edgerppg.models.blocks import ConvNormAct
 
-    if not isinstance(block, ConvNormAct) or type(block.norm) is not nn.BatchNorm3d or conv_kind(block.conv) is None:
+    if not isinstance(block, ConvNormAct) or not isinstance(block.norm, nn.BatchNorm3d) or conv_kind(block.conv) is None:
         return None
     if _thin(block.conv, min_channels):
         return None

@@ -18,8 +18,9 @@ from edgerppg.manifest import sha256_file, versions
 
 
 def parity_inputs(clip, options) -> np.ndarray:
-    """Seeded synthetic clips for the parity check."""
-    return synthetic_clips(clip, n=options.parity_clips, seed=options.seed)
+    """Seeded synthetic clips for the parity check, in the model's input format (spec.ClipSpec.to_model)."""
+    return np.ascontiguousarray(clip.to_model(synthetic_clips(clip, n=options.parity_clips, seed=options.seed)),
+                                dtype=np.float32)
 
 
 def fold_label0(deploy) -> tuple:

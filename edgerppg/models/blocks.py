@@ -14,23 +14,46 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
-NORMS = ("batch", "instance")
+NORMS = ("batch", "instance", "running", "none")
+
+
+class RunningInstanceNorm3d(nn.BatchNorm3d):
+    """InstanceNorm3d(affine=True, track_running_stats=True), as the authors' STVEN uses it.
+
+    Training normalises each clip with its own statistics and updates the running ones (what
+    nn.InstanceNorm3d does); eval mode normalises with the running statistics, which is a fixed per-channel
+    affine map, i.e. exactly BatchNorm3d's eval computation. Being a BatchNorm3d, it exports to ONNX as
+    BatchNormalization (folded into the conv by runtimes; no InstanceNormalization, which would use per-clip
+    statistics: pytorch #72057), and pruners narrow its running statistics with its weights.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training:
+            return super().forward(x)
+        return F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias, True,
+                               self.momentum if self.momentum is not None else 0.1, self.eps)
 
 
 def make_norm(kind: str, channels: int) -> nn.Module:
-    """BatchNorm3d (rPPGNet) or affine InstanceNorm3d without running stats (STVEN).
+    """BatchNorm3d (rPPGNet), affine InstanceNorm3d without running stats (STVEN), the authors' instance norm
+    with running statistics ("running", for imported weights) or none.
 
     InstanceNorm3d with `track_running_stats=True` normalises with the running statistics in eval mode,
     and the ONNX exporter writes an InstanceNormalization node that always uses the per-clip statistics,
     so the exported graph computes something else (pytorch #72057). Without running stats, eval and
-    export agree.
+    export agree; "running" is therefore a BatchNorm3d subclass (RunningInstanceNorm3d).
     """
     if kind == "batch":
         return nn.BatchNorm3d(channels)
     if kind == "instance":
         return nn.InstanceNorm3d(channels, affine=True, track_running_stats=False)
+    if kind == "running":
+        return RunningInstanceNorm3d(channels)
+    if kind == "none":
+        return nn.Identity()
     raise ValueError(f"unknown norm {kind!r}; choose one of {NORMS}")
 
 
@@ -44,7 +67,8 @@ def _triple(v: int | Sequence[int]) -> tuple[int, int, int]:
 
 
 class ConvNormAct(nn.Module):
-    """conv -> norm -> ReLU, with `conv`, `norm`, `act` as named children (what pruners look for)."""
+    """conv -> norm -> ReLU, with `conv`, `norm`, `act` as named children (what pruners look for).
+    `act=False` leaves the ReLU out (an Identity), as after the temporal conv of the authors' ST block."""
 
     def __init__(
         self,
@@ -56,6 +80,7 @@ class ConvNormAct(nn.Module):
         norm: str = "batch",
         bias: bool = True,
         transposed: bool = False,
+        act: bool = True,
     ):
         super().__init__()
         kernel = _triple(kernel)
@@ -63,7 +88,7 @@ class ConvNormAct(nn.Module):
         conv_cls = nn.ConvTranspose3d if transposed else nn.Conv3d
         self.conv = conv_cls(cin, cout, kernel, stride=_triple(stride), padding=pad, bias=bias)
         self.norm = make_norm(norm, cout)
-        self.act = nn.ReLU(inplace=False)
+        self.act = nn.ReLU(inplace=False) if act else nn.Identity()
 
     @property
     def out_channels(self) -> int:
@@ -78,16 +103,18 @@ class STBlock(nn.Module):
 
     `mid` is the width between the two convolutions (the paper's blocks use mid == out; the authors'
     released code uses the R(2+1)D rule, see models/reference.py). With `residual=True` the block adds
-    its input to its output (requires cin == out; STVEN's bottleneck).
+    its input to its output (requires cin == out; STVEN's bottleneck). With `tail=False` the temporal conv's
+    output is returned as it is (no norm, no ReLU): the authors' SpatioTemporalConv.
     """
 
-    def __init__(self, cin: int, mid: int, cout: int, norm: str = "batch", residual: bool = False, bias: bool = True):
+    def __init__(self, cin: int, mid: int, cout: int, norm: str = "batch", residual: bool = False, bias: bool = True,
+                 tail: bool = True):
         super().__init__()
         if residual and cin != cout:
             raise ValueError(f"a residual ST block needs cin == cout, got {cin} -> {cout}")
         self.residual = residual
         self.spatial = ConvNormAct(cin, mid, (1, 3, 3), norm=norm, bias=bias)
-        self.temporal = ConvNormAct(mid, cout, (3, 1, 1), norm=norm, bias=bias)
+        self.temporal = ConvNormAct(mid, cout, (3, 1, 1), norm=norm if tail else "none", bias=bias, act=tail)
 
     def widths(self) -> list[int]:
         """[mid, out], read from the live convolutions."""

@@ -23,6 +23,7 @@ from edgerppg.atomic import atomic_path
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.manifest import versions
 from edgerppg.models.base import TRANSFORMS, create_model
+from edgerppg.models.torchfile import guess_family, is_torch_file
 
 FORMAT = "edgerppg-checkpoint/1"
 META_KEY = "edgerppg"
@@ -68,12 +69,17 @@ def save_checkpoint(path: str | os.PathLike, model, meta: dict | None = None) ->
 def read_manifest(path: str | os.PathLike) -> dict:
     """The manifest of a checkpoint, after checking the file is a complete safetensors file."""
     path = Path(path)
-    header = _read_header(path)
+    try:
+        header = _read_header(path)
+    except EdgeRPPGError:
+        if is_torch_file(path):  # the authors' .pth (or any torch.save file): say how to import it
+            raise EdgeRPPGError(torch_file_hint(path)) from None
+        raise
     meta = header.get("__metadata__") or {}
     if META_KEY not in meta:
         raise EdgeRPPGError(
             f"{path}: safetensors file without an edgerppg manifest; if it holds the authors' reference "
-            "weights, load them with edgerppg.models.reference.load_reference_state_dict"
+            "weights, save them with torch.save(state_dict) and import them with edgerppg convert"
         )
     try:
         manifest = json.loads(meta[META_KEY])
@@ -82,6 +88,13 @@ def read_manifest(path: str | os.PathLike) -> dict:
     if manifest.get("format") != FORMAT:
         raise EdgeRPPGError(f"{path}: checkpoint format {manifest.get('format')!r} is not {FORMAT!r}; re-save it")
     return manifest
+
+
+def torch_file_hint(path: Path) -> str:
+    """The one line every command gives for a torch.save file: what it is and the command that imports it."""
+    family = guess_family(path) or "rppgnet|stven"
+    return (f"{path} is a PyTorch state_dict, not an edgerppg checkpoint; import it with: edgerppg convert {path} "
+            f"--model {family} --out {path.with_suffix('.safetensors').name}")
 
 
 def load_checkpoint(path: str | os.PathLike, expect: str | dict | None = None):

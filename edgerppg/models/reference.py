@@ -1,15 +1,16 @@
-"""Load state_dicts trained with the authors' public rPPGNet / STVEN code into edgerppg's models.
+"""Import state_dicts trained with the authors' public rPPGNet / STVEN code into edgerppg's models, exactly.
 
 Yu et al., "Remote Heart Rate Measurement from Highly Compressed Facial Videos: an End-to-end Deep Learning
 Solution with Video Enhancement", ICCV 2019. The authors' release is research-only, so nothing of it is
 used here but its parameter *names and shapes*, read to write this key mapping. docs/checkpoints.md has the
-full table and what differs in computation:
+table. The converted models compute what the reference computes in eval mode (tests/models compare them
+with outputs of the authors' code on fixture clips):
 
-- rPPGNet: our architecture with the widths inferred from the state_dict (`reference_arch`) computes the same
-  `rppg`, `rppg_mid` and `skin` (the reference computes part 1 with its global head; we load ConvPart1).
-- STVEN: every reference weight has a home of the same shape, but the reference bottleneck blocks differ
-  (BatchNorm between the convs, nothing after the temporal conv, no residual), so loaded STVEN weights are
-  a warm start for fine-tuning (`edgerppg train stven --init`), not an equivalent network.
+- rPPGNet: our architecture with the widths read from the state_dict; the reference computes part 1 with
+  its global head ConvSpa11 (its ConvPart1 is unused), so part_heads.0 gets ConvSpa11's weights.
+- STVEN: built with norm="running", block="reference", io="raw" (models/stven.py): every reference tensor,
+  running statistics included, has a home of the same shape and the same role.
+- cascade: the two, STVEN first, as the authors' joint model chains them.
 """
 
 from __future__ import annotations
@@ -39,34 +40,40 @@ RPPGNET_RULES: list[tuple[str, str]] = [
     (r"skin_output\.0\.", "skin.out."),
     (r"ConvSpa10\.", "head_mid."),
     (r"ConvSpa11\.", "head."),
-    *[(rf"ConvPart{k}\.", f"part_heads.{k - 1}.") for k in range(1, 5)],
+    *[(rf"ConvPart{k}\.", f"part_heads.{k - 1}.") for k in range(2, 5)],
 ]
+# the reference's part 1 signal comes from ConvSpa11 (= our head): its weights also go to part_heads.0
+RPPGNET_COPIES = {"head.": "part_heads.0."}
 
 STVEN_RULES: list[tuple[str, str]] = [
     (r"down3Dmain\.0\.", "enc1.conv."),
-    (r"down3Dmain\.1\.(weight|bias)$", r"enc1.norm.\1"),
+    (r"down3Dmain\.1\.", "enc1.norm."),
     (r"down3Dmain\.3\.", "enc2.conv."),
-    (r"down3Dmain\.4\.(weight|bias)$", r"enc2.norm.\1"),
+    (r"down3Dmain\.4\.", "enc2.norm."),
     (r"down3Dmain\.6\.", "enc3.conv."),
-    (r"down3Dmain\.7\.(weight|bias)$", r"enc3.norm.\1"),
+    (r"down3Dmain\.7\.", "enc3.norm."),
     (r"down3Dmain\.(\d+)\.spatial_conv\.", lambda m: f"blocks.{int(m.group(1)) - 9}.spatial.conv."),
-    (r"down3Dmain\.(\d+)\.bn\.(weight|bias)$", lambda m: f"blocks.{int(m.group(1)) - 9}.spatial.norm.{m.group(2)}"),
+    (r"down3Dmain\.(\d+)\.bn\.", lambda m: f"blocks.{int(m.group(1)) - 9}.spatial.norm."),
     (r"down3Dmain\.(\d+)\.temporal_conv\.", lambda m: f"blocks.{int(m.group(1)) - 9}.temporal.conv."),
     (r"layers2\.0\.", "dec1.conv."),
-    (r"layers2\.1\.(weight|bias)$", r"dec1.norm.\1"),
+    (r"layers2\.1\.", "dec1.norm."),
     (r"layers3\.0\.", "dec2.conv."),
-    (r"layers3\.1\.(weight|bias)$", r"dec2.norm.\1"),
+    (r"layers3\.1\.", "dec2.norm."),
     (r"layers4\.0\.", "out."),
 ]
 
 RULES = {"rppgnet": RPPGNET_RULES, "stven": STVEN_RULES}
+COPIES = {"rppgnet": RPPGNET_COPIES, "stven": {}}
+# reference parameters its forward() never uses: dropping them changes nothing
+UNUSED = {"rppgnet": re.compile(r"^(ConvSpa|ConvPart1)\.(weight|bias)$"), "stven": re.compile(r"^$")}
+FAMILY_KEYS = {"rppgnet": "ConvSpa1.0.weight", "stven": "down3Dmain.0.weight"}
 
 
 def map_reference_keys(name: str, state_dict: dict) -> tuple[dict, list[str]]:
     """Rename reference keys to ours -> (mapped state_dict, reference keys with no counterpart).
 
     A leading "module." (DataParallel) is stripped. Unmatched keys are the reference's unused stem
-    `ConvSpa` and the running statistics of its instance / batch norms in STVEN (ours have none).
+    `ConvSpa` and its unused ConvPart1 (UNUSED), or keys of another network.
     """
     rules = RULES.get(name)
     if rules is None:
@@ -81,6 +88,8 @@ def map_reference_keys(name: str, state_dict: dict) -> tuple[dict, list[str]]:
                 break
         else:
             dropped.append(key)
+    for src, dst in COPIES.get(name, {}).items():
+        mapped.update({dst + k[len(src):]: v for k, v in list(mapped.items()) if k.startswith(src)})
     return mapped, dropped
 
 
@@ -113,27 +122,34 @@ def reference_arch(name: str, state_dict: dict) -> dict:
             "blocks": [[_shape(sd, f"down3Dmain.{i}.spatial_conv.weight")[0], _shape(sd, f"down3Dmain.{i}.temporal_conv.weight")[0]] for i in ids],
             "k_in": list(enc1[2:]),
             "k_out": list(_shape(sd, "layers4.0.weight")[2:]),
+            "norm": "running",  # InstanceNorm3d(track_running_stats=True): an affine map in eval mode
+            "block": "reference",
+            "io": "raw",
         }
     raise EdgeRPPGError(f"no reference key mapping for model {name!r}; choose one of: {', '.join(RULES)}")
 
 
-def load_reference_state_dict(model, state_dict: dict) -> dict:
-    """Load a reference-named state_dict into `model` (shapes must match) -> report of what was loaded.
+def load_reference_state_dict(model, state_dict: dict, prefix: str = "") -> dict:
+    """Load a reference-named state_dict into `model` (or its submodule at `prefix`, e.g. "stven.") -> report.
 
-    Our parameters with no reference counterpart (STVEN's post-temporal instance norms) keep their
-    current values. Returns {"loaded": [our keys], "kept": [our keys], "dropped": [reference keys]}.
+    Our parameters with no reference counterpart keep their current values (they are listed as "kept";
+    `convert_reference` refuses them unless told to accept). Returns {"loaded": [our keys], "kept": [our
+    keys], "dropped": [reference keys], "unused": [dropped keys the reference never uses]}.
     """
     from edgerppg.models.checkpoint import load_state_dict_checked
 
-    mapped, dropped = map_reference_keys(model.NAME, state_dict)
+    name = prefix.rstrip(".") or model.NAME
+    mapped, dropped = map_reference_keys(name, state_dict)
+    mapped = {prefix + k: v for k, v in mapped.items()}
     own = model.state_dict()
     unknown = [k for k in mapped if k not in own]
     if unknown:
         raise EdgeRPPGError(f"reference key maps to {unknown[0]!r}, which {model.NAME}/{model.variant} lacks; build "
                             "the model with reference_arch(name, state_dict)")
-    kept = [k for k in own if k not in mapped]
-    load_state_dict_checked(model, {**own, **mapped}, source=f"reference {model.NAME} state_dict")
-    return {"loaded": sorted(mapped), "kept": kept, "dropped": dropped}
+    kept = [k for k in own if k.startswith(prefix) and k not in mapped]
+    load_state_dict_checked(model, {**own, **mapped}, source=f"reference {name} state_dict")
+    unused = [k for k in dropped if UNUSED[name].match(k.removeprefix("module."))]
+    return {"loaded": sorted(mapped), "kept": kept, "dropped": dropped, "unused": unused}
 
 
 def model_from_reference(name: str, state_dict: dict, clip: dict | None = None):
@@ -147,24 +163,43 @@ def model_from_reference(name: str, state_dict: dict, clip: dict | None = None):
     return model, load_reference_state_dict(model, state_dict)
 
 
-def convert_reference_checkpoint(src, name: str, out, clip: dict | None = None) -> dict:
-    """Read a reference .pth (torch.load weights_only=True) and write an edgerppg checkpoint -> manifest."""
-    from pathlib import Path
+def cascade_from_reference(stven: dict, rppgnet: dict, clip: dict | None = None):
+    """-> (cascade of the two reference networks, load report over both)."""
+    from edgerppg.models.base import create_model
 
+    sub = {n: reference_arch(n, sd) for n, sd in (("stven", stven), ("rppgnet", rppgnet))}
+    model = create_model("cascade", "paper", **({"clip": clip} if clip is not None else {}), **sub)
+    reports = [load_reference_state_dict(model, sd, prefix=f"{n}.") for n, sd in (("stven", stven), ("rppgnet", rppgnet))]
+    return model, {k: [x for r in reports for x in r[k]] for k in reports[0]}
+
+
+def reorder_labels(model, best: int) -> list[int]:
+    """Make the reference's label `best` our label 0 (what deployment and the cascade use) -> the label order.
+
+    Our label j is the reference's label order[j]: the label planes of STVEN's first conv are permuted, so
+    every label still computes what the reference computes for order[j].
+    """
     import torch
 
-    from edgerppg.models.checkpoint import save_checkpoint
+    stven = model.stven if model.NAME == "cascade" else model
+    n = stven.n_labels
+    if not 0 <= best < n:
+        raise EdgeRPPGError(f"--best-label {best} is out of range: this STVEN has labels 0..{n - 1}")
+    order = [best] + [i for i in range(n) if i != best]
+    c = stven.clip.channels
+    with torch.no_grad():
+        w = stven.enc1.conv.weight
+        w[:, c:] = w[:, c:][:, order].clone()
+    return order
 
-    src = Path(src)
-    try:
-        obj = torch.load(src, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise EdgeRPPGError(f"{src}: cannot read as a weights-only torch state_dict ({type(exc).__name__}); "
-                            "save it with torch.save(model.state_dict())") from None
-    state = obj.get("state_dict", obj) if isinstance(obj, dict) else None
-    if not isinstance(state, dict) or not state:
-        raise EdgeRPPGError(f"{src}: holds no state_dict; save it with torch.save(model.state_dict())")
-    model, report = model_from_reference(name, state, clip)
-    return save_checkpoint(out, model, meta={"training": {"source": "authors' reference code", "file": src.name,
-                                                          "reference_dropped": report["dropped"],
-                                                          "reference_kept": report["kept"]}})
+
+def check_family(name: str, state_dict: dict, source: str) -> None:
+    """A one-line error when `state_dict` is the other network of the pair (or neither)."""
+    if FAMILY_KEYS[name] in state_dict:
+        return
+    other = next((n for n, k in FAMILY_KEYS.items() if k in state_dict), None)
+    if other is not None:
+        raise EdgeRPPGError(f"{source}: holds the authors' {other} ({FAMILY_KEYS[other]}), not {name}; "
+                            f"pass --model {other}")
+    first = ", ".join(list(state_dict)[:3])
+    raise EdgeRPPGError(f"{source}: no key {FAMILY_KEYS[name]!r} (first keys: {first}); is it the authors' {name}?")

@@ -14,6 +14,16 @@ from the paper's description (instance norm + ReLU throughout):
 Norms are InstanceNorm3d(affine=True, track_running_stats=False): with running statistics the exported
 ONNX graph silently differs from eval mode (pytorch #72057). The tiny variant uses smaller first/last
 kernels (`k_in`, `k_out`) so it trains on a CPU; those kernels are part of the recorded architecture.
+
+Weights imported from the authors' code (models/reference.py) compute exactly what that code computes in
+eval mode through three recorded architecture keys (defaults: edgerppg's form above):
+
+- `norm="running"`: their InstanceNorm3d(affine=True, track_running_stats=True), which normalises with the
+  running statistics in eval mode (blocks.RunningInstanceNorm3d; exports as an affine BatchNormalization);
+- `block="reference"`: their bottleneck block, spatial conv -> BatchNorm -> ReLU -> temporal conv, with
+  no norm, ReLU or residual after it;
+- `io="raw"`: no [0, 1] <-> [-1, 1] mapping; the input is taken as it comes (in the checkpoint's input
+  format, spec.ClipSpec) and the output is tanh(...) + input, in that same format.
 """
 
 from __future__ import annotations
@@ -39,6 +49,18 @@ def label_planes(video: torch.Tensor, label: torch.Tensor | None, n_labels: int)
     else:
         onehot = (label.view(-1, 1) == levels.view(1, -1)).to(video.dtype).view(-1, n_labels, 1, 1, 1)
     return onehot * (video[:, :1] * 0.0 + 1.0)
+
+
+def _bottleneck(width: int, blocks: list, norm: str, block: str) -> tuple[nn.Sequential, int]:
+    """The ST blocks -> (Sequential, output width). edgerppg's residual blocks keep `width` (their [mid, out]
+    entries' out is `width`); the authors' blocks chain [mid, out] freely (a structured prune narrows them)."""
+    if block == "residual":
+        return nn.Sequential(*(STBlock(width, mid, width, norm=norm, residual=True) for mid, _ in blocks)), width
+    layers, cin = [], width
+    for mid, out in blocks:
+        layers.append(STBlock(cin, mid, out, norm="batch", tail=False))
+        cin = out
+    return nn.Sequential(*layers), cin
 
 
 class Label0Input(nn.Module):
@@ -75,6 +97,11 @@ class Label0Input(nn.Module):
         return self.act(self.norm(self.conv(x) + self.plane(ones)))
 
 
+# edgerppg's own form (per-clip instance norms, residual blocks, [0, 1] in and out); see the module docstring
+_EDGERPPG_FORM = {"norm": "instance", "block": "residual", "io": "unit"}
+_FORMS = {"norm": ("instance", "running"), "block": ("residual", "reference"), "io": ("unit", "raw")}
+
+
 @MODELS.register("stven")
 class STVEN(EdgeModel):
     """STVEN; forward(video, label int64 (B,)) -> enhanced video (B,3,T,H,W) in about [0, 1]."""
@@ -89,6 +116,7 @@ class STVEN(EdgeModel):
             "blocks": [[512, 512]] * 6,
             "k_in": [3, 7, 7],
             "k_out": [1, 7, 7],
+            **_EDGERPPG_FORM,
         },
         "small": {
             "clip": ClipSpec(frames=64, height=64, width=64),
@@ -97,6 +125,7 @@ class STVEN(EdgeModel):
             "blocks": [[32, 32]] * 3,
             "k_in": [3, 5, 5],
             "k_out": [1, 5, 5],
+            **_EDGERPPG_FORM,
         },
         "tiny": {
             "clip": ClipSpec(frames=64, height=64, width=64),
@@ -105,21 +134,27 @@ class STVEN(EdgeModel):
             "blocks": [[16, 16]] * 2,
             "k_in": [1, 3, 3],
             "k_out": [1, 3, 3],
+            **_EDGERPPG_FORM,
         },
     }
 
-    def __init__(self, variant: str, clip, labels: int, widths: list[int], blocks: list, k_in, k_out):
+    def __init__(self, variant: str, clip, labels: int, widths: list[int], blocks: list, k_in, k_out,
+                 norm: str = "instance", block: str = "residual", io: str = "unit"):
         super().__init__(variant, clip)
+        for key, value in (("norm", norm), ("block", block), ("io", io)):
+            if value not in _FORMS[key]:
+                raise ValueError(f"STVEN {key} {value!r} is not one of {_FORMS[key]}")
         if self.clip.height % 4 or self.clip.width % 4 or self.clip.frames % 2:
             raise ValueError(f"STVEN needs H, W multiples of 4 and an even T, got {self.clip.shape()}")
+        self.norm_mode, self.block_mode, self.io_mode = norm, block, io
         w1, w2, w3 = widths
-        self.enc1 = ConvNormAct(self.clip.channels + labels, w1, k_in, norm="instance", bias=False)
-        self.enc2 = ConvNormAct(w1, w2, (3, 4, 4), stride=(1, 2, 2), padding=1, norm="instance", bias=False)
-        self.enc3 = ConvNormAct(w2, w3, 4, stride=2, padding=1, norm="instance", bias=False)
-        self.blocks = nn.Sequential(*(STBlock(w3, mid, w3, norm="instance", residual=True) for mid, _ in blocks))
-        self.dec1 = ConvNormAct(w3, w2, 4, stride=2, padding=1, norm="instance", bias=False, transposed=True)
+        self.enc1 = ConvNormAct(self.clip.channels + labels, w1, k_in, norm=norm, bias=False)
+        self.enc2 = ConvNormAct(w1, w2, (3, 4, 4), stride=(1, 2, 2), padding=1, norm=norm, bias=False)
+        self.enc3 = ConvNormAct(w2, w3, 4, stride=2, padding=1, norm=norm, bias=False)
+        self.blocks, w4 = _bottleneck(w3, blocks, norm, block)
+        self.dec1 = ConvNormAct(w4, w2, 4, stride=2, padding=1, norm=norm, bias=False, transposed=True)
         self.dec2 = ConvNormAct(
-            w2, w1, (1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1), norm="instance", bias=False, transposed=True
+            w2, w1, (1, 4, 4), stride=(1, 2, 2), padding=(0, 1, 1), norm=norm, bias=False, transposed=True
         )
         self.out = nn.Conv3d(w1, self.clip.channels, k_out, padding=tuple(k // 2 for k in k_out), bias=False)
         with torch.no_grad():  # start as the identity map (tanh(0) + input): a cascade begins as its rPPGNet
@@ -137,18 +172,21 @@ class STVEN(EdgeModel):
             "blocks": [block.widths() for block in self.blocks],
             "k_in": list(self.enc1.conv.kernel_size),
             "k_out": list(self.out.kernel_size),
+            "norm": self.norm_mode,
+            "block": self.block_mode,
+            "io": self.io_mode,
         }
 
     def forward(self, video: torch.Tensor, label: torch.Tensor | None = None) -> torch.Tensor:
         """Enhance `video` (B,3,T,H,W) in [0,1] towards compression level `label` (int64 (B,); None = 0)."""
-        x = video * 2.0 - 1.0
+        x = video * 2.0 - 1.0 if self.io_mode == "unit" else video
         if label is None and self.label0 is not None:
             h = self.label0(x)
         else:
             h = self.enc1(torch.cat([x, label_planes(x, label, self.n_labels)], dim=1))
         h = self.blocks(self.enc3(self.enc2(h)))
         y = torch.tanh(self.out(self.dec2(self.dec1(h)))) + x
-        return (y + 1.0) * 0.5
+        return (y + 1.0) * 0.5 if self.io_mode == "unit" else y
 
     def enhance(self, video: torch.Tensor) -> torch.Tensor:
         """The deployed computation: enhance to the best quality (label 0)."""

@@ -172,9 +172,9 @@ def run_finetune(stage, ctx: Context) -> dict:
     objective = ctx.objective
     name = stage.objective or getattr(ctx.objective, "finetune", None)  # a pruned cascade trains both halves
     if name is not None:
-        from edgerppg.train.objectives import OBJECTIVES
+        from edgerppg.train.objectives import OBJECTIVES, for_input_format
 
-        objective = OBJECTIVES.get(name)()
+        objective = for_input_format(OBJECTIVES.get(name)(), ctx.model)
         trains = objective.model or objective.name
         if trains != ctx.model.spec.name:
             raise EdgeRPPGError(f"{ctx.where}: finetune objective {name!r} trains a {trains}, not this "

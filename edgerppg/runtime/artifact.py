@@ -7,7 +7,7 @@ from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
 
-CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt")
+CHECKPOINT_SUFFIXES = (".safetensors", ".pt", ".pth", ".ckpt", ".pkl", ".tar")
 
 
 def default_backend(path: str | os.PathLike) -> str:

@@ -56,7 +56,10 @@ class Backend:
             raise EdgeRPPGError(f"{self.path}: backend {self.name!r} used before load(); use it as a context manager")
 
     def feeds(self, video: np.ndarray) -> dict[str, np.ndarray]:
-        """Inputs for a batch of clips: the video plus zero-valued extra inputs (e.g. STVEN label 0)."""
+        """Inputs for a batch of clips ([0, 1] RGB, converted to the model's input format, spec.ClipSpec) plus
+        zero-valued extra inputs (e.g. STVEN label 0)."""
+        if self.spec is not None:
+            video = self.spec.to_model(video)
         video = np.ascontiguousarray(video, dtype=np.float32)
         out = {self.input_names[0]: video}
         for name in self.input_names[1:]:

@@ -73,7 +73,36 @@ def objective(model: nn.Module) -> Objective:
     name = getattr(spec, "name", None)
     if name is None:
         raise EdgeRPPGError(f"{type(model).__name__}: model has no .spec.name, so no training objective is known")
-    return OBJECTIVES.get(name)()
+    return for_input_format(OBJECTIVES.get(name)(), model)
+
+
+def for_input_format(obj, model: nn.Module):
+    """`obj` feeding `model` its recorded input format (spec.ClipSpec: channel order, scale, offset), for
+    models imported with another format than the [0, 1] RGB the data gives; `obj` itself otherwise."""
+    clip = getattr(model, "clip", None)
+    return obj if clip is None or clip.is_rgb01 else InModelFormat(obj)
+
+
+class InModelFormat:
+    """An objective whose batches ("video", "target") and signal clips are converted from [0, 1] RGB to the
+    model's input format before the wrapped objective sees them; everything else is the wrapped one's."""
+
+    _CLIPS = ("video", "target")
+
+    def __init__(self, base):
+        self.base = base
+
+    def __getattr__(self, name):
+        return getattr(self.base, name)
+
+    def __call__(self, model, batch):
+        return self.base(model, {k: model.clip.to_model(v) if k in self._CLIPS else v for k, v in batch.items()})
+
+    def signal(self, model, video):
+        return self.base.signal(model, model.clip.to_model(video))
+
+    def with_spectral(self, weight: float):
+        return InModelFormat(self.base.with_spectral(weight))
 
 
 @OBJECTIVES.register("rppgnet")

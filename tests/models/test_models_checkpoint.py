@@ -56,6 +56,9 @@ def test_truncated_file(ckpt):
 def test_not_a_safetensors_file(tmp_path):
     path = tmp_path / "model.pt"
     torch.save({"w": torch.zeros(3)}, path)
+    with pytest.raises(EdgeRPPGError, match=r"is a PyTorch state_dict.*edgerppg convert .*model.pt --model rppgnet\|stven"):
+        load_checkpoint(path)
+    path.write_bytes(b"\x00" * 7 + b"garbage" * 3)
     with pytest.raises(EdgeRPPGError, match="not a safetensors checkpoint"):
         load_checkpoint(path)
     with pytest.raises(EdgeRPPGError, match="no such checkpoint"):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.models.convert import ConvertSpec, convert_reference
 from edgerppg.models.reference import (
-    convert_reference_checkpoint,
     load_reference_state_dict,
     model_from_reference,
     reference_arch,
@@ -85,7 +85,9 @@ def test_rppgnet_reference_loads_every_used_weight():
         "input_norm": "none",
     }
     model, report = model_from_reference("rppgnet", ref, clip=CLIP)
-    assert report["kept"] == [] and report["dropped"] == ["module.ConvSpa.weight", "module.ConvSpa.bias"]
+    assert report["kept"] == [] and sorted(report["dropped"]) == sorted(
+        f"module.{n}.{p}" for n in ("ConvSpa", "ConvPart1") for p in ("weight", "bias"))
+    assert report["unused"] == report["dropped"]  # the reference's forward never reads them
     own = model.state_dict()
     pairs = {
         "stem.conv.weight": "ConvSpa1.0.weight",
@@ -99,6 +101,7 @@ def test_rppgnet_reference_loads_every_used_weight():
         "head_mid.weight": "ConvSpa10.weight",
         "head.bias": "ConvSpa11.bias",
         "part_heads.3.weight": "ConvPart4.weight",
+        "part_heads.0.weight": "ConvSpa11.weight",  # the reference's part 1 uses its global head
     }
     for ours, theirs in pairs.items():
         assert torch.equal(own[ours], ref[f"module.{theirs}"]), ours
@@ -107,14 +110,16 @@ def test_rppgnet_reference_loads_every_used_weight():
     assert out["rppg"].shape == (1, 16)
 
 
-def test_stven_reference_loads_and_keeps_our_extra_norms():
+def test_stven_reference_loads_every_tensor_running_stats_included():
     ref = reference_stven()
     arch = reference_arch("stven", ref)
-    assert arch == {"labels": 5, "widths": [4, 8, 32], "blocks": [[7, 32]] * 3, "k_in": [3, 7, 7], "k_out": [1, 7, 7]}
+    assert arch == {"labels": 5, "widths": [4, 8, 32], "blocks": [[7, 32]] * 3, "k_in": [3, 7, 7], "k_out": [1, 7, 7],
+                    "norm": "running", "block": "reference", "io": "raw"}
     model, report = model_from_reference("stven", ref, clip=CLIP)
-    assert sorted(report["kept"]) == sorted(f"blocks.{i}.temporal.norm.{p}" for i in range(3) for p in ("weight", "bias"))
-    assert all(k.endswith(("running_mean", "running_var", "num_batches_tracked")) for k in report["dropped"])
+    assert report["kept"] == [] and report["dropped"] == [] and len(report["loaded"]) == len(ref)
     own = model.state_dict()
+    assert torch.equal(own["enc2.norm.running_var"], ref["down3Dmain.4.running_var"])
+    assert torch.equal(own["blocks.1.spatial.norm.running_mean"], ref["down3Dmain.10.bn.running_mean"])
     assert torch.equal(own["enc1.conv.weight"], ref["down3Dmain.0.weight"])
     assert torch.equal(own["blocks.2.spatial.norm.bias"], ref["down3Dmain.11.bn.bias"])
     assert torch.equal(own["dec1.conv.weight"], ref["layers2.0.weight"])
@@ -137,14 +142,15 @@ def test_shape_mismatch_and_foreign_dicts_are_one_line_errors(tmp_path):
         reference_arch("cascade", {})
     bad = tmp_path / "bad.pth"
     bad.write_bytes(b"not a zip")
-    with pytest.raises(EdgeRPPGError, match="cannot read as a weights-only"):
-        convert_reference_checkpoint(bad, "rppgnet", tmp_path / "x.safetensors")
+    with pytest.raises(EdgeRPPGError, match="not a torch.save state_dict file"):
+        convert_reference(ConvertSpec(model="rppgnet", src=bad, out=tmp_path / "x.safetensors"))
 
 
 def test_convert_reference_checkpoint(tmp_path):
     ref = reference_stven()
     torch.save(ref, tmp_path / "stven.pth")
-    manifest = convert_reference_checkpoint(tmp_path / "stven.pth", "stven", tmp_path / "s.safetensors", clip=CLIP)
+    spec = ConvertSpec(model="stven", src=tmp_path / "stven.pth", out=tmp_path / "s.safetensors", clip=CLIP)
+    manifest = convert_reference(spec)["manifest"]
     model, loaded = load_checkpoint(tmp_path / "s.safetensors", expect="stven")
     assert loaded["arch"] == manifest["arch"] and loaded["training"]["file"] == "stven.pth"
     assert torch.equal(model.state_dict()["enc3.conv.weight"], ref["down3Dmain.6.weight"])
