@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-from edgerppg.cli.app import app, console, print_json
+from edgerppg.checks import check_number, check_output
+from edgerppg.cli.app import Overwrite, app, console, print_json
 
 
 @app.command("convert")
@@ -30,10 +31,15 @@ def convert_cmd(
     accept: bool = typer.Option(False, "--accept-differences",
                                 help="Convert even when the result cannot compute the reference's function."),
     json_out: bool = typer.Option(False, "--json", help="Print the report and manifest as JSON."),
+    overwrite: Overwrite = False,
 ) -> None:
     """Import the authors' checkpoints exactly: same outputs as their code in eval mode (docs/checkpoints.md)."""
     from edgerppg.models.convert import ConvertSpec, convert_reference
 
+    check_number(frames, "--frames", low=1)
+    check_number(size, "--size", low=1)
+    check_number(fps, "--fps", low=0, low_open=True)
+    check_output(out, "checkpoint", inputs=(src, stven, rppgnet), overwrite=overwrite)
     spec = ConvertSpec(model=model, out=out, src=src, stven=stven, rppgnet=rppgnet,
                        clip={"frames": frames, "height": size, "width": size, "fps": fps},
                        input_format=input_format, order=order, scale=scale, offset=offset,

@@ -136,3 +136,18 @@ def test_every_checkpoint_command_names_the_converter(tmp_path, stven_sd, capsys
         assert cli(argv) == 2, argv[0]
         err = capsys.readouterr().err.strip()
         assert f"edgerppg convert {ckpt} --model stven --out g.safetensors" in err.replace("\n", ""), (argv[0], err)
+
+
+def test_convert_never_replaces_what_edgerppg_did_not_write(tmp_path, stven_sd, capsys):
+    torch.save(stven_sd, tmp_path / "g.pth")
+    notes = tmp_path / "notes.safetensors"
+    notes.write_text("someone's file")
+    args = ["convert", tmp_path / "g.pth", "--model", "stven", *SMALL]
+    assert cli([*args, "--out", notes]) == 2
+    assert "--overwrite" in capsys.readouterr().err and notes.read_text() == "someone's file"
+    assert cli([*args, "--out", tmp_path / "g.pth", "--overwrite"]) == 2  # its own input, even with --overwrite
+    assert "is an input of this command" in capsys.readouterr().err
+    assert cli([*args, "--out", notes, "--overwrite"]) == 0
+    assert cli([*args, "--out", notes]) == 0  # now an edgerppg checkpoint: replacing it is allowed
+    assert cli([*args, "--fps", "nan", "--out", tmp_path / "x.safetensors"]) == 2
+    assert "--fps nan" in capsys.readouterr().err and not (tmp_path / "x.safetensors").exists()
