@@ -167,6 +167,7 @@ BAD_KINDS = [  # (argv, the path the line must name)
     (["hr", "W/data/raw/subject01/vid.avi", "--model", "W/blob.bin"], "W/blob.bin"),
     (["eval", "--data", "W/notes.txt"], "W/notes.txt"),
     (["bench", "W/blob.bin"], "W/blob.bin"),
+    (["bench", "W/m.safetensors", "--backend", "ort"], "W/m.safetensors"),
     (["bench", "W/m.safetensors", "--baseline", "W/blob.bin"], "W/blob.bin"),
     (["bench", "W/m.safetensors", "--baseline", "W/empty_dir"], "W/empty_dir"),
     (["compare", "W/blob.bin", "W/notes.txt"], "W/blob.bin"),

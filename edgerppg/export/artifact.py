@@ -17,6 +17,9 @@ def read_manifest(path: str | os.PathLike) -> dict:
     path = Path(path)
     folder = path if path.is_dir() else path.parent
     mf = folder / "manifest.json"
+    if not mf.is_file() and path.is_file() and path.suffix == ".safetensors":
+        raise EdgeRPPGError(f"{path}: is a checkpoint, not an export directory; export it first (`edgerppg export "
+                            f"{path} --out exported/NAME`) or use --backend torch")
     if not mf.is_file():
         raise EdgeRPPGError(f"{folder}: no manifest.json; export the model with `edgerppg export CKPT --out {folder}`")
     try:
