@@ -1,4 +1,5 @@
-"""Benchmark plots: latency histogram, HR Bland-Altman, predicted vs true HR, pulse + spectrum of one clip.
+"""Benchmark plots: latency histogram, HR Bland-Altman, predicted vs true HR, pulse + spectrum of one clip, and
+MAE against bitrate (the bitrate sweep, `bench.sweep`).
 
 matplotlib is imported lazily with the Agg backend (no display on CI machines or Jetsons); a missing
 matplotlib is a one-line error naming the `plot` extra. Every function writes one PNG atomically and
@@ -13,6 +14,7 @@ import numpy as np
 
 from edgerppg.atomic import atomic_path
 from edgerppg.bench.results import BenchReport
+from edgerppg.bench.sweep import sweep_series
 from edgerppg.errors import require
 from edgerppg.signal.hr import heart_rate, power_spectrum
 
@@ -125,12 +127,44 @@ def pulse_and_spectrum(report: BenchReport, path: Path, band=(0.7, 3.0)) -> str 
     return _save(fig, path)
 
 
-def write_plots(report: BenchReport, out_dir: str | Path) -> list[str]:
-    """All plots that the report has data for; returns the written paths."""
+_CODEC_STYLES = ("-o", "--s", ":^", "-.D")
+
+
+def mae_vs_bitrate(rows: list[dict], path: Path, name_key: str = "method", level: str = "per window") -> str | None:
+    """MAE against bitrate from accuracy rows: one colour per method, one line style per codec, lossless groups
+    as horizontal reference lines in the method's colour. None when no group has a bitrate."""
+    series = sweep_series(rows, name_key)
+    codecs = sorted({c for by in series.values() for c, pts in by.items() if any(k > 0 for k, _ in pts)})
+    if not codecs:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, (method, by) in enumerate(series.items()):
+        colour = "0.45" if method.startswith("constant") else colours[i % len(colours)]
+        for codec, points in by.items():
+            if codec in codecs:
+                x, y = zip(*points)
+                ax.plot(x, y, _CODEC_STYLES[codecs.index(codec) % len(_CODEC_STYLES)], color=colour,
+                        label=f"{method}, {codec}", ms=5)
+            else:  # lossless: no bitrate, a reference level across the plot
+                ax.axhline(points[0][1], color=colour, lw=0.9, ls=(0, (1, 3)), label=f"{method}, {codec} (lossless)")
+    ax.set_xscale("log")
+    ax.set_xlabel("bitrate (kb/s, log scale)")
+    ax.set_ylabel(f"HR MAE (bpm, {level})")
+    ax.set_title("MAE against bitrate")
+    ax.legend(fontsize=6, ncol=2)
+    return _save(fig, path)
+
+
+def write_plots(report: BenchReport, out_dir: str | Path, accuracy: list[dict] | None = None) -> list[str]:
+    """All plots that the report has data for; `accuracy`: the per-window accuracy rows (`bench.report.
+    accuracy_rows`) for the MAE-against-bitrate plot. Returns the written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     made = [latency_histogram(report, out / "latency_hist.png"),
             bland_altman(report, out / "bland_altman.png"),
             predicted_vs_true(report, out / "pred_vs_true.png"),
-            pulse_and_spectrum(report, out / "pulse_spectrum.png")]
+            pulse_and_spectrum(report, out / "pulse_spectrum.png"),
+            mae_vs_bitrate(accuracy or [], out / "mae_vs_bitrate.png")]
     return [m for m in made if m]

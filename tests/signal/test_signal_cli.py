@@ -110,7 +110,8 @@ def test_eval_table_json_classical_side_by_side(capsys, synth_dir):
     code, out, _ = run(capsys, "eval", "--data", synth_dir, "--method", "pos", "--method", "green", "--json")
     assert code == 0
     table = json.loads(out)
-    assert [(r["predictor"], r["group"]) for r in table["rows"]] == [("pos", "raw"), ("green", "raw")]
+    floor = table["floor"]["predictor"]
+    assert [(r["predictor"], r["group"]) for r in table["rows"]] == [("pos", "raw"), ("green", "raw"), (floor, "raw")]
     assert table["band"] == [0.7, 3.0] and table["window"] == 10.0 and table["method"] == "welch"
     pos = table["rows"][0]
     assert pos["n"] == 2 and pos["mae"] < 3.0
