@@ -131,29 +131,40 @@ _CODEC_STYLES = ("-o", "--s", ":^", "-.D")
 
 
 def mae_vs_bitrate(rows: list[dict], path: Path, name_key: str = "method", level: str = "per window") -> str | None:
-    """MAE against bitrate from accuracy rows: one colour per method, one line style per codec, lossless groups
-    as horizontal reference lines in the method's colour. None when no group has a bitrate."""
+    """MAE against bitrate from accuracy rows: one colour per method (the constant guess in grey), one line
+    style per codec, lossless groups as dotted horizontal reference lines in the method's colour. None when no
+    group has a bitrate."""
     series = sweep_series(rows, name_key)
     codecs = sorted({c for by in series.values() for c, pts in by.items() if any(k > 0 for k, _ in pts)})
     if not codecs:
         return None
     plt = _plt()
+    from matplotlib.lines import Line2D
+
     fig, ax = plt.subplots(figsize=(7, 4.5))
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = []
     for i, (method, by) in enumerate(series.items()):
-        colour = "0.45" if method.startswith("constant") else colours[i % len(colours)]
+        colour = "0.5" if method.startswith("constant") else colours[i % len(colours)]
+        handles.append(Line2D([], [], color=colour, lw=2, label=method))
         for codec, points in by.items():
             if codec in codecs:
                 x, y = zip(*points)
-                ax.plot(x, y, _CODEC_STYLES[codecs.index(codec) % len(_CODEC_STYLES)], color=colour,
-                        label=f"{method}, {codec}", ms=5)
+                ax.plot(x, y, _CODEC_STYLES[codecs.index(codec) % len(_CODEC_STYLES)], color=colour, ms=5)
             else:  # lossless: no bitrate, a reference level across the plot
-                ax.axhline(points[0][1], color=colour, lw=0.9, ls=(0, (1, 3)), label=f"{method}, {codec} (lossless)")
+                ax.axhline(points[0][1], color=colour, lw=1.0, ls=":")
+    handles += [Line2D([], [], color="k", ls=_CODEC_STYLES[i % len(_CODEC_STYLES)][:-1],
+                       marker=_CODEC_STYLES[i % len(_CODEC_STYLES)][-1], label=c) for i, c in enumerate(codecs)]
+    handles.append(Line2D([], [], color="k", ls=":", label="lossless"))
+    rates = sorted({k for by in series.values() for pts in by.values() for k, _ in pts if k > 0})
     ax.set_xscale("log")
-    ax.set_xlabel("bitrate (kb/s, log scale)")
+    ax.set_xticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
+    ax.set_xlabel("bitrate (kb/s)")
     ax.set_ylabel(f"HR MAE (bpm, {level})")
+    ax.set_ylim(bottom=0)
     ax.set_title("MAE against bitrate")
-    ax.legend(fontsize=6, ncol=2)
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return _save(fig, path)
 
 

@@ -72,7 +72,7 @@ def render_table(table: dict, title: str) -> None:
     console.print(t)
     if table.get("floor"):
         f = table["floor"]
-        console.print(f"{f['predictor']}: every window answered {f['guess_bpm']:.1f} bpm, the "
+        console.print(f"{f['predictor']}: {f['guess_bpm']:.1f} bpm for every window, the "
                       f"{'training set' if f['guess_source'] == 'train median' else 'evaluated set'}'s median "
                       f"true HR; a model must beat it. 95% CI: subjects resampled ({RESAMPLES} draws, seed {SEED}); "
                       "n = windows, "

@@ -163,10 +163,10 @@ def truth_median(recordings: Iterable, window: float = 10.0, step: float | None 
 
 def constant_guess(reference: dict, guess_bpm: float, source: str) -> dict:
     """An `evaluate` result for answering `guess_bpm` everywhere, on the windows and recordings of `reference`
-    (another `evaluate` result on the same data: only its true HRs are read). Named "constant X bpm (source)";
+    (another `evaluate` result on the same data: only its true HRs are read). Named "constant (source)";
     also records "guess_bpm" and "guess_source" ("train median": a training set's `truth_median`;
     "eval-set median": the evaluated data's own, which a model could not know, so a slightly harder floor)."""
-    name = f"constant {guess_bpm:.1f} bpm ({source})"
+    name = f"constant ({source})"
     windows = [WindowRow(**{**w, "predictor": name, "hr_pred": guess_bpm, "error": guess_bpm - w["hr_true"],
                             "snr_db": None}) for w in reference["windows"]]
     subjects = [SubjectRow(**{**s, "predictor": name, "hr_pred": guess_bpm, "error": guess_bpm - s["hr_true"],
