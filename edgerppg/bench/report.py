@@ -94,6 +94,8 @@ def group_metrics(accuracy: dict | None, level: str = "window") -> dict[str, dic
             out[name] = value
     if level == "window":
         overall = {k: overall_metric(accuracy, k) for k in METRIC_KEYS}
+        if overall["n"] is not None:
+            overall["n"] = int(overall["n"])  # a count (overall_metric returns floats)
     else:
         overall = {k: ((accuracy.get("overall") or {}).get(level) or {}).get(k) for k in METRIC_KEYS}
     if any(v is not None for v in overall.values()):

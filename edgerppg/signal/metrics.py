@@ -26,7 +26,7 @@ def hr_metrics(pred_bpm, true_bpm) -> dict:
         raise EdgeRPPGError("heart rates contain NaN or infinite values; check the pulse signals they came from")
     err = pred - true
     r = None
-    if pred.size >= 2 and np.std(pred) > 0 and np.std(true) > 0:
+    if pred.size >= 2 and np.ptp(pred) > 0 and np.ptp(true) > 0:  # ptp: exactly 0 for a constant, std may not be
         r = float(np.corrcoef(pred, true)[0, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
         ape = np.abs(err) / np.abs(true)
