@@ -11,6 +11,7 @@ from edgerppg.bench.plots import mae_vs_bitrate
 from edgerppg.bench.sweep import sweep_rows
 from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
 from edgerppg.data import load_dataset
+from edgerppg.errors import EdgeRPPGError
 from edgerppg.predict.evaluate import accuracy_table
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.runtime.predict import load_predictor
@@ -35,6 +36,8 @@ def eval_cmd(
     json_out: bool = typer.Option(False, "--json", help="Print JSON (table rows plus every window and subject)."),
 ) -> None:
     """Evaluate HR error of classical methods and models side by side, one row per predictor x data group."""
+    if train_data is not None and not train_data.is_dir():
+        raise EdgeRPPGError(f"{train_data}: --train-data is not a directory; point it at the models' training data")
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:

@@ -148,6 +148,11 @@ def test_eval_missing_dataset_exits_2(capsys, tmp_path):
     assert code == 2 and len(err.strip().splitlines()) == 1
 
 
+def test_eval_missing_training_data_exits_2(capsys, synth_dir, tmp_path):
+    code, _, err = run(capsys, "eval", "--data", synth_dir, "--train-data", tmp_path / "nothing")
+    assert code == 2 and "--train-data is not a directory" in err and len(err.strip().splitlines()) == 1
+
+
 def test_hr_follow_growing_file(capsys, face_video, tmp_path):
     """A recording still being written: its bytes arrive in chunks while `hr --follow` reads; every frame
     that has arrived is read once (no re-reads after the reopen), and the HR comes out right."""
