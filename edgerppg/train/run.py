@@ -69,10 +69,9 @@ class TrainSpec:
 def train_model(spec: TrainSpec) -> dict:
     """Train `spec.kind` on `spec.data` and write the best-on-validation checkpoint to `spec.out`; returns the
     run summary."""
-    from edgerppg.models.checkpoint import save_checkpoint
     from edgerppg.train.loop import FitOptions, fit, seed_everything
     from edgerppg.train.objectives import objective as objective_for
-    from edgerppg.train.verdict import baselines, verdict
+    from edgerppg.train.verdict import baselines, final_verdict, saver_with_verdict
 
     recipe = KINDS.get(spec.kind)()
     spec.validate()
@@ -95,23 +94,15 @@ def train_model(spec: TrainSpec) -> dict:
                          "train_clips": len(train_set), "hr_aug": spec.hr_aug, "spectral": spec.spectral,
                          "target": spec.target, "device": spec.device, **provenance}}
     objective = objective_for(model).with_spectral(spec.spectral)
-    base = None
-    if objective.has_signal:
-        base = baselines([r for r in train_recs if recipe.learns_from(r)], val_recs_of(val_set))
-
-    def save(path, model, meta):  # the best epoch's checkpoint carries its verdict
-        judged = verdict(meta.get("metrics", {}).get("val_mae_bpm"), base, spec)
-        save_checkpoint(path, model, meta={**meta, "training": {**meta["training"], "verdict": judged}})
-
+    base = baselines([r for r in train_recs if recipe.learns_from(r)], val_recs_of(val_set)) \
+        if objective.has_signal else None  # POS and the constant guess on the validation windows
     start = time.perf_counter()
-    lr = recipe.default_lr if spec.lr is None else spec.lr
-    options = FitOptions(epochs=spec.epochs, lr=lr, batch=spec.batch, seed=spec.seed, device=spec.device,
-                         schedule=spec.schedule, resume=spec.resume)
-    result = fit(model, train_set, val_set, options, out=spec.out, meta=meta, objective=objective, save=save)
-    best = result.get("best") or {}
-    judged = verdict(best.get("value") if best.get("metric") == "val_mae_bpm" else None, base, spec)
-    return {**result, "verdict": judged, "kind": spec.kind, "model": model.spec.name, "variant": model.variant, "clip": clip.to_dict(),
-            "train_clips": len(train_set),
+    options = FitOptions(epochs=spec.epochs, lr=recipe.default_lr if spec.lr is None else spec.lr, batch=spec.batch,
+                         seed=spec.seed, device=spec.device, schedule=spec.schedule, resume=spec.resume)
+    result = fit(model, train_set, val_set, options, out=spec.out, meta=meta, objective=objective,
+                 save=saver_with_verdict(base, spec))
+    return {**result, "verdict": final_verdict(result, base, spec), "kind": spec.kind, "model": model.spec.name,
+            "variant": model.variant, "clip": clip.to_dict(), "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
             "seconds": time.perf_counter() - start}
 

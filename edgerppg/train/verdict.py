@@ -9,10 +9,13 @@ windows the validation metric uses (`train.metrics.hr_mae_metric`: 10 s windows 
 
 from __future__ import annotations
 
+from edgerppg.models.checkpoint import save_checkpoint
 from edgerppg.predict.evaluate import constant_guess, evaluate, truth_median
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.train.metrics import VAL_STEP_S
 
+#: the validation metric the verdict judges (`train.metrics.hr_mae_metric`)
+METRIC = "val_mae_bpm"
 #: what the default pipeline (pipelines/default.yaml) trains rPPGNet with: options known to train
 WORKING = {"lr": 1e-3, "epochs": 15}
 
@@ -46,6 +49,22 @@ def verdict(val_mae: float | None, base: dict | None, spec) -> dict | None:
     worse = " (no better than the constant guess)" if val_mae >= const else ""
     out["message"] = f"did not converge: {figures}{worse}; try " + ", ".join(_advice(spec))
     return out
+
+
+def final_verdict(result: dict, base: dict | None, spec) -> dict | None:
+    """The verdict on `fit`'s best epoch (None when its metric is not the validation HR MAE)."""
+    best = result.get("best") or {}
+    return verdict(best.get("value") if best.get("metric") == METRIC else None, base, spec)
+
+
+def saver_with_verdict(base: dict | None, spec):
+    """A `fit` save function writing the checkpoint with the verdict on its own validation MAE in its manifest
+    ("training" -> "verdict"): the last one written is the best epoch's, so it carries the final verdict."""
+    def save(path, model, meta: dict) -> None:
+        judged = verdict(meta.get("metrics", {}).get(METRIC), base, spec)
+        save_checkpoint(path, model, meta={**meta, "training": {**meta.get("training", {}), "verdict": judged}})
+
+    return save
 
 
 def _advice(spec) -> list[str]:
