@@ -15,9 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-#: bootstrap resamples and seed: fixed, so a report renders the same interval every time
-RESAMPLES = 2000
-SEED = 0
+from edgerppg.signal.metrics import RESAMPLES, SEED, cluster_mean_interval
 
 
 def _errors(windows: list[dict]) -> dict[tuple, float]:
@@ -32,23 +30,9 @@ def paired_difference(windows: list[dict], reference: list[dict], group: str | N
     keys = sorted(k for k in a.keys() & r.keys() if group is None or k[1] == group)
     if not keys:
         return None
-    subjects = sorted({k[0] for k in keys})
-    index = {s: i for i, s in enumerate(subjects)}
-    # per subject: the sum of paired differences and the number of windows, so a resample is two bincounts
-    diff_sum = np.zeros(len(subjects))
-    count = np.zeros(len(subjects))
-    for k in keys:
-        diff_sum[index[k[0]]] += a[k] - r[k]
-        count[index[k[0]]] += 1
-    delta = float(diff_sum.sum() / count.sum())
-    lo = hi = delta
-    if len(subjects) > 1:
-        rng = np.random.default_rng(seed)
-        picks = rng.integers(0, len(subjects), size=(resamples, len(subjects)))
-        boot = diff_sum[picks].sum(axis=1) / count[picks].sum(axis=1)
-        lo, hi = (float(x) for x in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]))
+    delta, lo, hi = cluster_mean_interval([a[k] - r[k] for k in keys], [k[0] for k in keys], level, resamples, seed)
     return {"delta_mae": delta, "ci_low": lo, "ci_high": hi, "level": level, "windows": len(keys),
-            "subjects": len(subjects), "mae": float(np.mean([a[k] for k in keys])),
+            "subjects": len({k[0] for k in keys}), "mae": float(np.mean([a[k] for k in keys])),
             "mae_reference": float(np.mean([r[k] for k in keys]))}
 
 

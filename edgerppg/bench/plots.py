@@ -1,4 +1,5 @@
-"""Benchmark plots: latency histogram, HR Bland-Altman, predicted vs true HR, pulse + spectrum of one clip.
+"""Benchmark plots: latency histogram, HR Bland-Altman, predicted vs true HR, pulse + spectrum of one clip, and
+MAE against bitrate (the bitrate sweep, `bench.sweep`).
 
 matplotlib is imported lazily with the Agg backend (no display on CI machines or Jetsons); a missing
 matplotlib is a one-line error naming the `plot` extra. Every function writes one PNG atomically and
@@ -14,11 +15,12 @@ import numpy as np
 from edgerppg.atomic import atomic_path
 from edgerppg.bench.results import BenchReport
 from edgerppg.checks import PNG_SOFTWARE
+from edgerppg.bench.sweep import sweep_series
 from edgerppg.errors import require
 from edgerppg.signal.hr import heart_rate, power_spectrum
 
 #: the files `write_plots` writes into its folder (checked before a bench run starts)
-PLOT_FILES = ("latency_hist.png", "bland_altman.png", "pred_vs_true.png", "pulse_spectrum.png")
+PLOT_FILES = ("latency_hist.png", "bland_altman.png", "pred_vs_true.png", "pulse_spectrum.png", "mae_vs_bitrate.png")
 
 
 def _plt():
@@ -129,12 +131,55 @@ def pulse_and_spectrum(report: BenchReport, path: Path, band=(0.7, 3.0)) -> str 
     return _save(fig, path)
 
 
-def write_plots(report: BenchReport, out_dir: str | Path) -> list[str]:
-    """All plots that the report has data for; returns the written paths."""
+_CODEC_STYLES = ("-o", "--s", ":^", "-.D")
+
+
+def mae_vs_bitrate(rows: list[dict], path: Path, name_key: str = "method", level: str = "per window") -> str | None:
+    """MAE against bitrate from accuracy rows: one colour per method (the constant guess in grey), one line
+    style per codec, lossless groups as dotted horizontal reference lines in the method's colour. None when no
+    group has a bitrate."""
+    series = sweep_series(rows, name_key)
+    codecs = sorted({c for by in series.values() for c, pts in by.items() if any(k > 0 for k, _ in pts)})
+    if not codecs:
+        return None
+    plt = _plt()
+    from matplotlib.lines import Line2D
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    handles = []
+    for i, (method, by) in enumerate(series.items()):
+        colour = "0.5" if method.startswith("constant") else colours[i % len(colours)]
+        handles.append(Line2D([], [], color=colour, lw=2, label=method))
+        for codec, points in by.items():
+            if codec in codecs:
+                x, y = zip(*points)
+                ax.plot(x, y, _CODEC_STYLES[codecs.index(codec) % len(_CODEC_STYLES)], color=colour, ms=5)
+            else:  # lossless: no bitrate, a reference level across the plot
+                ax.axhline(points[0][1], color=colour, lw=1.0, ls=":")
+    handles += [Line2D([], [], color="k", ls=_CODEC_STYLES[i % len(_CODEC_STYLES)][:-1],
+                       marker=_CODEC_STYLES[i % len(_CODEC_STYLES)][-1], label=c) for i, c in enumerate(codecs)]
+    handles.append(Line2D([], [], color="k", ls=":", label="lossless"))
+    rates = sorted({k for by in series.values() for pts in by.values() for k, _ in pts if k > 0})
+    ax.set_xscale("log")
+    ax.set_xticks(rates, [f"{r:g}" for r in rates])
+    ax.minorticks_off()
+    ax.set_xlabel("bitrate (kb/s)")
+    ax.set_ylabel(f"HR MAE (bpm, {level})")
+    ax.set_ylim(bottom=0)
+    ax.set_title("MAE against bitrate")
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    return _save(fig, path)
+
+
+def write_plots(report: BenchReport, out_dir: str | Path, accuracy: list[dict] | None = None) -> list[str]:
+    """All plots that the report has data for; `accuracy`: the per-window accuracy rows (`bench.report.
+    accuracy_rows`) for the MAE-against-bitrate plot. Returns the written paths."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     made = [latency_histogram(report, out / PLOT_FILES[0]),
             bland_altman(report, out / PLOT_FILES[1]),
             predicted_vs_true(report, out / PLOT_FILES[2]),
-            pulse_and_spectrum(report, out / PLOT_FILES[3])]
+            pulse_and_spectrum(report, out / PLOT_FILES[3]),
+            mae_vs_bitrate(accuracy or [], out / PLOT_FILES[4])]
     return [m for m in made if m]

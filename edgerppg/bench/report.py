@@ -5,7 +5,10 @@ always show the same figures. The accuracy table puts each artifact next to the 
 per data group (codec/bitrate), with the band, window and method the HR was measured with, once per window
 and once per recording (one HR over the whole clip, as the papers report per video). The paired table
 gives every other row's MAE difference from the reference artifact (the slowest, the one "x faster" is counted
-against) with a subject-bootstrap 95% interval (`bench.paired`).
+against) with a subject-bootstrap 95% interval (`bench.paired`). Every accuracy row carries n (windows or
+recordings), its subjects and a 95% interval for its MAE from resampling subjects, and each group ends with the
+constant guess (`BenchReport.floor`), the floor a model must beat; the sweep table lays the per-window MAE out
+by codec and bitrate (`bench.sweep`).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from edgerppg.bench.gate import overall_metric
 from edgerppg.bench.paired import paired_rows, reference_result
 from edgerppg.bench.plots import write_plots
 from edgerppg.bench.results import BenchReport
+from edgerppg.bench.sweep import sweep_rows
+from edgerppg.predict.evaluate import interval_of
 
 METRIC_KEYS = ("mae", "rmse", "mape", "r", "within5", "sd", "n")
 LATENCY_COLUMNS = (
@@ -35,9 +40,10 @@ MODEL_COLUMNS = (
     ("size_mib", "size MiB", ".2f"), ("precision", "precision", None),
 )
 ACCURACY_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
+                    ("mae_low", "95% CI low", ".2f"), ("mae_high", "95% CI high", ".2f"),
                     ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"), ("r", "r", ".3f"),
                     ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"),
-                    ("no_pulse", "no pulse", "d"))
+                    ("subjects", "subjects", "d"), ("no_pulse", "no pulse", "d"))
 PAIRED_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
                   ("mae_reference", "reference MAE", ".2f"), ("delta_mae", "difference", "+.2f"),
                   ("ci_low", "95% CI low", "+.2f"), ("ci_high", "95% CI high", "+.2f"), ("windows", "windows", "d"),
@@ -88,6 +94,8 @@ def group_metrics(accuracy: dict | None, level: str = "window") -> dict[str, dic
             out[name] = value
     if level == "window":
         overall = {k: overall_metric(accuracy, k) for k in METRIC_KEYS}
+        if overall["n"] is not None:
+            overall["n"] = int(overall["n"])  # a count (overall_metric returns floats)
     else:
         overall = {k: ((accuracy.get("overall") or {}).get(level) or {}).get(k) for k in METRIC_KEYS}
     if any(v is not None for v in overall.values()):
@@ -105,14 +113,20 @@ def _metrics_of(node) -> dict | None:
 
 
 def accuracy_rows(report: BenchReport, level: str = "window") -> list[dict]:
-    """Rows (group, method, metrics...): every artifact and classical method, grouped by data group; one HR
-    per window (`level="window"`) or per recording (`"subject"`)."""
+    """Rows (group, method, metrics..., mae_low, mae_high, subjects): every artifact and classical method, then
+    the constant guess, grouped by data group; one HR per window (`level="window"`) or per recording
+    (`"subject"`); the interval resamples subjects (`predict.evaluate.interval_of`)."""
     named = [(r.name, r.accuracy) for r in report.results] + list(report.classical.items())
+    if report.floor:
+        named.append((report.floor["predictor"], report.floor))
     table: dict[str, list[dict]] = {}
     for method, acc in named:
         for group, metrics in group_metrics(acc, level).items():
+            ci = interval_of(acc, group, level)
             table.setdefault(group, []).append({"group": group, "method": method,
                                                 **{k: metrics.get(k) for k in METRIC_KEYS},
+                                                "mae_low": ci["mae_low"], "mae_high": ci["mae_high"],
+                                                "subjects": ci["subjects"] or None,
                                                 "no_pulse": _no_pulse(acc, group) if level == "window" else None})
     order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
     return [row for g in order for row in table[g]]
@@ -174,6 +188,9 @@ def _sections(report: BenchReport):
     if per_recording:
         yield ("HR error per recording (one HR over each whole clip, welch, band 0.7-3.0 Hz; n = recordings)",
                per_recording, ACCURACY_COLUMNS)
+    sweep, columns = sweep_rows(acc)
+    if sweep:
+        yield "MAE per window by codec and bitrate (bpm; n = windows)", sweep, columns
     paired = paired_rows(report)
     if paired:
         yield (f"MAE difference from {reference_result(report).name} (paired windows, 95% CI from resampling "
@@ -210,7 +227,7 @@ def write_report(report: BenchReport, json_path: str | Path | None = None, md_pa
                  plots_dir: str | Path | None = None) -> list[str]:
     """Write a bench run's files (each atomically): the PNG plots, the JSON (`BenchReport.save`) and the Markdown
     report, which links the plots relative to itself when they sit under its folder. Returns the paths written."""
-    plots = write_plots(report, plots_dir) if plots_dir else []
+    plots = write_plots(report, plots_dir, accuracy_rows(report)) if plots_dir else []
     written = list(plots)
     if json_path:
         report.save(json_path)

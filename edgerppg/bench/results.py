@@ -103,6 +103,7 @@ class BenchReport:
     settings: dict
     classical: dict[str, dict] = field(default_factory=dict)  # method -> evaluate() output
     schema: str = SCHEMA
+    floor: dict | None = None  # predict.evaluate.constant_guess() output: the constant guess, on the same windows
 
     def to_dict(self) -> dict:
         """The fields, plus "paired": the report's MAE differences from the reference artifact with their
@@ -120,7 +121,7 @@ class BenchReport:
         try:
             results = [ArtifactResult.from_dict(r) for r in d["results"]]
             return cls(results=results, environment=d["environment"], settings=d["settings"],
-                       classical=d.get("classical", {}), schema=d["schema"])
+                       classical=d.get("classical", {}), schema=d["schema"], floor=d.get("floor"))
         except (KeyError, TypeError) as exc:
             raise EdgeRPPGError(f"{source}: bench result is missing or has a bad field ({exc}); re-run the benchmark") from None
 

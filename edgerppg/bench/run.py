@@ -27,7 +27,7 @@ from edgerppg.bench.timing import time_backend, time_rounds
 from edgerppg.data import load_dataset
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.manifest import environment
-from edgerppg.predict.evaluate import evaluate
+from edgerppg.predict.evaluate import evaluate, floor_of
 from edgerppg.predict.predictors import ClassicalPredictor
 
 
@@ -38,6 +38,7 @@ class BenchSpec:
     backend: str | None = None  # None: chosen from the artifact (checkpoint -> torch, export dir -> ort/trt)
     device: str = "cpu"
     data: str | None = None
+    train_data: str | None = None  # the models' training set: its median HR is the constant-guess floor
     batch: int = 1
     threads: int | None = None
     warmup: int = 5
@@ -65,6 +66,8 @@ class BenchSpec:
             )
         if self.data is not None and not Path(self.data).is_dir():
             raise EdgeRPPGError(f"{self.data}: --data is not a directory; point it at an `edgerppg synth` output or a dataset")
+        if self.train_data is not None and not Path(self.train_data).is_dir():
+            raise EdgeRPPGError(f"{self.train_data}: --train-data is not a directory; point it at the models' training data")
 
 
 def resolve(target: str):
@@ -89,6 +92,7 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
                 results.append(_run_child(p, spec) if spec.isolate else measure_artifact(p, spec))
                 bar.advance()
     classical = classical_rows(spec) if spec.data else {}
+    floor = floor_row(spec, [r.accuracy for r in results] + list(classical.values()))
     env = environment()
     env["threads"] = spec.threads
     if spec.device.startswith("cuda"):
@@ -96,7 +100,7 @@ def benchmark(paths: list[str | Path], spec: BenchSpec) -> BenchReport:
     settings = {k: v for k, v in asdict(spec).items() if k not in ("labels", "backends")}
     if spec.backends:
         settings["backend"] = "per artifact"
-    return BenchReport(results=results, environment=env, settings=settings, classical=classical)
+    return BenchReport(results=results, environment=env, settings=settings, classical=classical, floor=floor)
 
 
 def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> ArtifactResult:
@@ -167,6 +171,15 @@ def classical_rows(spec: BenchSpec) -> dict[str, dict]:
     """POS/CHROM/GREEN on the same recordings, for the same table."""
     recordings = load_recordings(spec.data)
     return {m: evaluate(recordings, ClassicalPredictor(m), window=spec.window) for m in spec.methods}
+
+
+def floor_row(spec: BenchSpec, accuracies: list) -> dict | None:
+    """The constant guess on the windows of the first accuracy result (`predict.evaluate.floor_of`): the median
+    HR of `spec.train_data` when given, else of the evaluated data (labelled so). None without accuracy."""
+    reference = next((a for a in accuracies if a and a.get("windows")), None)
+    if reference is None:
+        return None
+    return floor_of(reference, load_recordings(spec.train_data) if spec.train_data else None)
 
 
 #: prefix of the lines an interleaved child answers with on stdout (other output there is ignored)

@@ -22,6 +22,8 @@ def bench_cmd(
     backend: str = typer.Option(None, "--backend", help="torch, ort or trt (default: chosen from the artifact)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     data: Path = typer.Option(None, "--data", help="Dataset dir: adds the HR error table with POS/CHROM rows."),
+    train_data: Path = typer.Option(None, "--train-data", help="The models' training data: its median HR is the "
+                                    "constant-guess row (default: the median of --data's own, labelled so)."),
     batch: int = typer.Option(1, "--batch", help="Clips per call."),
     threads: int = typer.Option(None, "--threads", help="Intra-op threads (default: the backend's)."),
     warmup: int = typer.Option(5, "--warmup", help="Untimed calls before timing."),
@@ -47,7 +49,8 @@ def bench_cmd(
                              (max_regression, "--max-regression", 0)):
         check_number(value, name, low)
     base = BenchReport.load(baseline) if baseline else None  # a bad baseline fails before the long run
-    spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None, batch=batch, threads=threads,
+    spec = BenchSpec(backend=backend, device=device, data=str(data) if data else None,
+                     train_data=str(train_data) if train_data else None, batch=batch, threads=threads,
                      warmup=warmup, iters=iters, repeats=repeats, isolate=isolate, interleave=interleave,
                      methods=tuple(m for m in methods.split(",") if m))
     report = benchmark([str(a) for a in artifacts], spec)

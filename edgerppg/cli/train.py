@@ -30,7 +30,8 @@ def train_cmd(
     init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint of the same model (joint: "
                                         "the trained rPPGNet, or a cascade checkpoint to fine-tune further)."),
     stven: Optional[Path] = typer.Option(None, "--stven", help="joint only: a pre-trained STVEN checkpoint."),
-    lr: float = typer.Option(1e-4, "--lr", help="Adam learning rate."),
+    lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default: 1e-3 for rppgnet from "
+                                       "scratch, the paper's 1e-4 for stven and joint)."),
     batch: int = typer.Option(4, "--batch", help="Clips per optimiser step (per process under torchrun)."),
     seed: int = typer.Option(0, "--seed", help="Seed for initialisation, split and shuffling."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
@@ -79,3 +80,6 @@ def _render(result: dict) -> None:
     console.print(f"best {metric} {best.get('value', float('nan')):.3f} at epoch {best.get('epoch')} -> {result['out']} "
                   f"({result['train_clips']} train clips, {len(result['val_subjects'])} validation subjects, "
                   f"{result['seconds']:.0f} s)")
+    judged = result.get("verdict")
+    if judged:
+        console.print(judged["message"], style="green" if judged["converged"] else "bold yellow", highlight=False)

@@ -31,6 +31,18 @@ def group_name(codec: str, bitrate: str | None) -> str:
     return "raw" if codec == "raw" else f"{codec}-{parse_bitrate(bitrate or '')}"
 
 
+def parse_group(name: str) -> tuple[str, float | None]:
+    """(codec, kb/s) of a group name: "x264-250k" -> ("x264", 250.0); "raw" or a name not made by `group_name`
+    (a real dataset's) -> (name, None), i.e. not a compressed group."""
+    codec, _, rate = str(name).partition("-")
+    if rate.endswith("k"):
+        try:
+            return codec, float(rate[:-1])
+        except ValueError:
+            pass
+    return str(name), None
+
+
 def plan_groups(codecs: list[str], bitrates: list[str]) -> list[tuple[str, str | None]]:
     """(codec, bitrate) for every group: raw once, each compressing codec at every bitrate."""
     groups: list[tuple[str, str | None]] = []

@@ -195,8 +195,8 @@ def engine_stage(ctx) -> dict:
     return {"path": ctx.out, "summary": summary}
 
 
-@stage_kind("bench", artifacts=[], data=None, methods=["pos"], batch=1, threads=None, warmup=3, iters=10,
-            repeats=3, device="cpu", isolate=True, interleave=True, plots=True)
+@stage_kind("bench", artifacts=[], data=None, train_data=None, methods=["pos"], batch=1, threads=None, warmup=3,
+            iters=10, repeats=3, device="cpu", isolate=True, interleave=True, plots=True)
 def bench_stage(ctx) -> dict:
     """`edgerppg bench` over the listed artifacts ({path, name, backend}): report.json, report.md and plots."""
     p = ctx.params
@@ -207,13 +207,14 @@ def bench_stage(ctx) -> dict:
         unknown = set(e) - {"path", "name", "backend"}
         if unknown:
             raise EdgeRPPGError(f"stage {ctx.name}: unknown key {sorted(unknown)[0]!r} in an artifacts entry; use path, name, backend")
-    spec = BenchSpec(device=p["device"], data=p["data"], batch=p["batch"], threads=p["threads"], warmup=p["warmup"],
-                     iters=p["iters"], repeats=p["repeats"], isolate=p["isolate"], interleave=p["interleave"],
-                     methods=tuple(p["methods"]),
+    spec = BenchSpec(device=p["device"], data=p["data"], train_data=p["train_data"], batch=p["batch"],
+                     threads=p["threads"], warmup=p["warmup"], iters=p["iters"], repeats=p["repeats"],
+                     isolate=p["isolate"], interleave=p["interleave"], methods=tuple(p["methods"]),
                      labels={e["path"]: e.get("name") or Path(e["path"]).name for e in entries},
                      backends={e["path"]: e["backend"] for e in entries if e.get("backend")})
     paths = [e["path"] for e in entries]
-    with stage_log(ctx, ["bench", *paths, *_flags({"data": p["data"], "methods": p["methods"]})]):
+    flags = {"data": p["data"], "train_data": p["train_data"], "methods": p["methods"]}
+    with stage_log(ctx, ["bench", *paths, *_flags(flags)]):
         report = benchmark(paths, spec)
         write_report(report, json_path=ctx.out / "report.json", md_path=ctx.out / "report.md",
                      plots_dir=ctx.out / "plots" if p["plots"] else None)

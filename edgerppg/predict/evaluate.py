@@ -2,6 +2,10 @@
 
 HR is measured the same way on the prediction and on the ground-truth pulse (same windows in seconds, same
 band and estimator), as in the rPPG literature; the result records the band, window, step and method.
+
+Every table carries n and a 95% interval for its MAE (`signal.metrics.mae_interval`: subjects resampled, seeded),
+and a constant-guess row (`constant_guess`): the error of answering one heart rate everywhere, the median true
+HR of the training set (`truth_median`), the floor any model must beat.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from edgerppg.predict.predictors import Predictor, source_name
 from edgerppg.progress import track
 from edgerppg.signal.filters import DEFAULT_BAND, check_band
 from edgerppg.signal.hr import heart_rate, no_pulse_reason, snr, window_starts
-from edgerppg.signal.metrics import hr_metrics
+from edgerppg.signal.metrics import hr_metrics, mae_interval
 
 
 class WindowRow(TypedDict):
@@ -133,28 +137,96 @@ def evaluate(recordings: Iterable, predictor: Predictor, window: float = 10.0, s
         rows, subject = _evaluate_one(rec, predictor, float(window), step, band, method)
         windows.extend(rows)
         subjects.append(subject)
+    return _result(predictor.name, windows, subjects, band, float(window), step, method)
+
+
+def _result(name: str, windows: list[WindowRow], subjects: list[SubjectRow], band, window: float, step: float,
+            method: str) -> dict:
     groups = {}
     for g in dict.fromkeys(s["group"] for s in subjects):
         groups[g] = _group_metrics([w for w in windows if w["group"] == g], [s for s in subjects if s["group"] == g])
-    return {"predictor": predictor.name, "band": list(band), "window": float(window), "step": step,
-            "method": method, "windows": windows, "subjects": subjects, "groups": groups,
-            "overall": _group_metrics(windows, subjects)}
+    return {"predictor": name, "band": list(band), "window": window, "step": step, "method": method,
+            "windows": windows, "subjects": subjects, "groups": groups, "overall": _group_metrics(windows, subjects)}
+
+
+def truth_median(recordings: Iterable, window: float = 10.0, step: float | None = None, band=DEFAULT_BAND,
+                 method: str = "welch") -> float:
+    """Median true HR (bpm) over the windows of the recordings' ground-truth pulses, measured as `evaluate`
+    measures it: the constant that minimises the MAE on them, i.e. the best guess one can learn from a
+    training set without looking at its videos."""
+    hrs = []
+    for rec in recordings:
+        bvp = getattr(rec, "bvp", None)
+        bvp = np.zeros(0) if bvp is None else np.asarray(bvp, dtype=np.float64)
+        if bvp.size == 0:
+            raise EdgeRPPGError(f"{source_name(rec)}: recording has no ground-truth pulse for the constant guess")
+        fps = float(rec.fps)
+        band_ok = check_band(fps, band)
+        duration = bvp.size / fps
+        for start in window_starts(duration, window, window if step is None else step):
+            seg = _slice(bvp, fps, start, min(duration, start + window))
+            hrs.append(heart_rate(seg, fps, band_ok, method))
+    if not hrs:
+        raise EdgeRPPGError("no recordings to take the constant guess from; point --train-data at a dataset")
+    return float(np.median(hrs))
+
+
+def constant_guess(reference: dict, guess_bpm: float, source: str) -> dict:
+    """An `evaluate` result for answering `guess_bpm` everywhere, on the windows and recordings of `reference`
+    (another `evaluate` result on the same data: only its true HRs are read). Named "constant (source)";
+    also records "guess_bpm" and "guess_source" ("train median": a training set's `truth_median`;
+    "eval-set median": the evaluated data's own, which a model could not know, so a slightly harder floor)."""
+    name = f"constant ({source})"
+    windows = [WindowRow(**{**w, "predictor": name, "hr_pred": guess_bpm, "error": guess_bpm - w["hr_true"],
+                            "snr_db": None}) for w in reference["windows"]]
+    subjects = [SubjectRow(**{**s, "predictor": name, "hr_pred": guess_bpm, "error": guess_bpm - s["hr_true"],
+                              "snr_db": None}) for s in reference["subjects"]]
+    out = _result(name, windows, subjects, reference["band"], reference["window"], reference["step"],
+                  reference["method"])
+    return {**out, "guess_bpm": float(guess_bpm), "guess_source": source}
+
+
+def floor_of(reference: dict, train_recordings: Iterable | None = None) -> dict:
+    """The constant-guess result beside `reference`: the training recordings' median true HR when given, else
+    the median true HR of `reference`'s own windows (labelled "eval-set median")."""
+    if train_recordings is not None:
+        guess = truth_median(train_recordings, reference["window"], reference["step"], tuple(reference["band"]),
+                             reference["method"])
+        return constant_guess(reference, guess, "train median")
+    guess = float(np.median([w["hr_true"] for w in reference["windows"]]))
+    return constant_guess(reference, guess, "eval-set median")
+
+
+def interval_of(result: dict, group: str | None = None, level: str = "window") -> dict:
+    """`signal.metrics.mae_interval` of a result's windows (`level="window"`) or recordings (`"subject"`), in
+    `group` or over all ("all" or None)."""
+    rows = result.get("windows" if level == "window" else "subjects") or []
+    return mae_interval(r for r in rows if group in (None, "all") or r["group"] == group)
 
 
 def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window: float = 10.0,
-                   step: float | None = None, band=DEFAULT_BAND, method: str = "welch") -> dict:
+                   step: float | None = None, band=DEFAULT_BAND, method: str = "welch",
+                   train_recordings: Iterable | None = None) -> dict:
     """`evaluate` every predictor on the same recordings; "rows" is one row per predictor x group with the
-    window-level metrics (the `eval` command's table) and "no_pulse", how many of its windows had no credible
-    pulse (counted in the metrics all the same), "results" the full `evaluate` outputs."""
+    window-level metrics, their 95% interval ("mae_low", "mae_high") and the per-recording MAE with its own
+    ("subject_mae_low", "subject_mae_high") (the `eval` command's table) and "no_pulse", how many of its windows
+    had no credible pulse (counted in the metrics all the same); "results" the full `evaluate` outputs. The last
+    predictor per group is the constant guess (`floor_of`: `train_recordings`' median HR, or the evaluated
+    set's); "floor" says which constant."""
     recordings = list(recordings)
     results = [evaluate(recordings, p, window, step, band, method) for p in predictors]
+    if results:
+        results.append(floor_of(results[0], None if train_recordings is None else list(train_recordings)))
     rows = []
     for res in results:
         for group, m in res["groups"].items():
+            w, s = interval_of(res, group), interval_of(res, group, "subject")
             rows.append({"predictor": res["predictor"], "group": group, **m["window"],
                          "subject_mae": m["subject"]["mae"], "subjects": m["subject"]["n"],
-                         "no_pulse": sum(w["no_pulse"] for w in res["windows"] if w["group"] == group)})
+                         "mae_low": w["mae_low"], "mae_high": w["mae_high"],
+                         "subject_mae_low": s["mae_low"], "subject_mae_high": s["mae_high"],
+                         "no_pulse": sum(bool(x.get("no_pulse")) for x in res["windows"] if x["group"] == group)})
     step = float(window if step is None else step)
+    floor = {k: results[-1][k] for k in ("predictor", "guess_bpm", "guess_source")} if results else None
     return {"band": list(check_band(min(float(r.fps) for r in recordings), band)), "window": float(window),
-            "step": step, "method": method, "rows": rows, "results": results}
-
+            "step": step, "method": method, "rows": rows, "results": results, "floor": floor}

@@ -26,7 +26,7 @@ def hr_metrics(pred_bpm, true_bpm) -> dict:
         raise EdgeRPPGError("heart rates contain NaN or infinite values; check the pulse signals they came from")
     err = pred - true
     r = None
-    if pred.size >= 2 and np.std(pred) > 0 and np.std(true) > 0:
+    if pred.size >= 2 and np.ptp(pred) > 0 and np.ptp(true) > 0:  # ptp: exactly 0 for a constant, std may not be
         r = float(np.corrcoef(pred, true)[0, 1])
     with np.errstate(divide="ignore", invalid="ignore"):
         ape = np.abs(err) / np.abs(true)
@@ -39,3 +39,47 @@ def hr_metrics(pred_bpm, true_bpm) -> dict:
         "sd": float(np.std(err, ddof=1)) if err.size > 1 else 0.0,
         "n": int(err.size),
     }
+
+
+#: subject-bootstrap resamples and seed: fixed, so a table renders the same interval every time
+RESAMPLES = 2000
+SEED = 0
+
+
+def cluster_mean_interval(values, clusters, level: float = 0.95, resamples: int = RESAMPLES,
+                          seed: int = SEED) -> tuple[float, float, float]:
+    """(mean, low, high): the mean of `values` and its `level` interval from resampling *clusters* with replacement.
+
+    Windows of one subject are not independent (same face, skin tone and heart-rate range), so an interval that
+    resampled windows one by one would be too narrow; resampling subjects (a cluster bootstrap) is not. With one
+    cluster there is nothing to resample and the interval is the mean itself. Seeded: deterministic.
+    """
+    values = np.asarray(values, dtype=np.float64).ravel()
+    if values.size == 0:
+        raise EdgeRPPGError("no values to average; an interval needs at least one window")
+    names = sorted(set(clusters))
+    index = {c: i for i, c in enumerate(names)}
+    ids = np.array([index[c] for c in clusters])
+    if ids.size != values.size:
+        raise EdgeRPPGError(f"{values.size} values but {ids.size} cluster labels; pair them up")
+    # per cluster: the sum of values and their count, so a resample is two gathers
+    sums = np.bincount(ids, weights=values, minlength=len(names))
+    counts = np.bincount(ids, minlength=len(names)).astype(np.float64)
+    mean = float(sums.sum() / counts.sum())
+    if len(names) < 2:
+        return mean, mean, mean
+    picks = np.random.default_rng(seed).integers(0, len(names), size=(resamples, len(names)))
+    boot = sums[picks].sum(axis=1) / counts[picks].sum(axis=1)
+    low, high = (float(x) for x in np.quantile(boot, [(1 - level) / 2, (1 + level) / 2]))
+    return mean, low, high
+
+
+def mae_interval(rows, level: float = 0.95) -> dict:
+    """MAE of per-window (or per-recording) error rows ({"subject", "error"}) with its subject-bootstrap interval:
+    {"mae", "mae_low", "mae_high", "subjects"}; all None for no rows."""
+    rows = list(rows)
+    if not rows:
+        return {"mae": None, "mae_low": None, "mae_high": None, "subjects": 0}
+    subjects = [str(r["subject"]) for r in rows]
+    mae, low, high = cluster_mean_interval([abs(float(r["error"])) for r in rows], subjects, level)
+    return {"mae": mae, "mae_low": low, "mae_high": high, "subjects": len(set(subjects))}

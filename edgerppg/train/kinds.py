@@ -21,6 +21,8 @@ class TrainKind:
     """A training recipe: which model to build and which recordings (and pairs) it learns from."""
 
     model_name = ""
+    #: Adam learning rate when `--lr` is not given: the paper's 1e-4 (fine-tuning STVEN through a trained rPPGNet)
+    default_lr = 1e-4
     #: the clip dataset pairs each recording with the same clip of this group (`batch["target"]`)
     pair_group: str | None = None
 
@@ -85,6 +87,9 @@ class RPPGNetKind(_Single):
     groups named by `--groups` (e.g. raw,x264-250k: an rPPGNet that has seen compressed clips, without STVEN)."""
 
     model_name = "rppgnet"
+    #: from scratch, tiny rPPGNet at 1e-4 ended 10 epochs at 43 bpm validation MAE (issue 19); 1e-3 trains
+    #: (the default pipeline's rppgnet stage)
+    default_lr = 1e-3
 
     def select(self, recordings, data, groups=None):
         if groups:

@@ -3,6 +3,8 @@
 Reads a dataset directory (the `edgerppg synth` layout or a supported real dataset), picks the recordings the
 training kind learns from (see `edgerppg.train.kinds`), splits them by subject into train and validation sets,
 builds the clip datasets at the model's own clip spec and runs `edgerppg.train.loop.fit` (Yu et al., ICCV 2019).
+A model with a pulse output ends with a verdict (`edgerppg.train.verdict`): its validation MAE against POS and the
+constant guess on the same windows, recorded in the checkpoint manifest ("training" -> "verdict") and the summary.
 """
 
 from __future__ import annotations
@@ -44,7 +46,7 @@ class TrainSpec:
     epochs: int = 10
     init: str | Path | None = None
     stven: str | Path | None = None  # joint only: a pre-trained STVEN
-    lr: float = 1e-4
+    lr: float | None = None  # default: the kind's (`TrainKind.default_lr`)
     batch: int = 4
     seed: int = 0
     device: str = "cpu"
@@ -72,6 +74,7 @@ def train_model(spec: TrainSpec) -> dict:
     run summary."""
     from edgerppg.train.loop import FitOptions, fit, seed_everything
     from edgerppg.train.objectives import objective as objective_for
+    from edgerppg.train.verdict import baselines, final_verdict, saver_with_verdict
 
     recipe = KINDS.get(spec.kind)()
     spec.validate()
@@ -93,13 +96,16 @@ def train_model(spec: TrainSpec) -> dict:
                          "train_subjects": _subjects(train_recs), "val_subjects": _subjects(val_recs),
                          "train_clips": len(train_set), "hr_aug": spec.hr_aug, "spectral": spec.spectral,
                          "target": spec.target, "device": spec.device, **provenance}}
+    objective = objective_for(model).with_spectral(spec.spectral)
+    base = baselines([r for r in train_recs if recipe.learns_from(r)], val_recs_of(val_set)) \
+        if objective.has_signal else None  # POS and the constant guess on the validation windows
     start = time.perf_counter()
-    options = FitOptions(epochs=spec.epochs, lr=spec.lr, batch=spec.batch, seed=spec.seed, device=spec.device,
-                         schedule=spec.schedule, resume=spec.resume)
-    result = fit(model, train_set, val_set, options, out=spec.out, meta=meta,
-                 objective=objective_for(model).with_spectral(spec.spectral))
-    return {**result, "kind": spec.kind, "model": model.spec.name, "variant": model.variant, "clip": clip.to_dict(),
-            "train_clips": len(train_set),
+    options = FitOptions(epochs=spec.epochs, lr=recipe.default_lr if spec.lr is None else spec.lr, batch=spec.batch,
+                         seed=spec.seed, device=spec.device, schedule=spec.schedule, resume=spec.resume)
+    result = fit(model, train_set, val_set, options, out=spec.out, meta=meta, objective=objective,
+                 save=saver_with_verdict(base, spec))
+    return {**result, "verdict": final_verdict(result, base, spec), "kind": spec.kind, "model": model.spec.name,
+            "variant": model.variant, "clip": clip.to_dict(), "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
             "seconds": time.perf_counter() - start}
 
@@ -116,6 +122,13 @@ def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0, target: str = 
     if recipe.pair_group is None:
         return ds
     return Subset(ds, [i for i, item in enumerate(ds.items) if recipe.learns_from(ds.recordings[item[0]])])
+
+
+def val_recs_of(val_set) -> list:
+    """The whole recordings the HR validation metric reads (`train.metrics.recordings_of`), or []."""
+    from edgerppg.train.metrics import recordings_of
+
+    return (recordings_of(val_set) or []) if val_set is not None else []
 
 
 def validation_set(recipe, recordings: list, spec):

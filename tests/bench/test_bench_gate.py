@@ -99,7 +99,8 @@ def test_json_schema_is_stable_and_numbers_stay_numbers(tmp_path, fake_runtime, 
                 "--plots", str(tmp_path / "plots")]) == 0
     data = json.loads(out.read_text())
     assert data["schema"] == SCHEMA == "edgerppg-bench/1"
-    assert set(data) == {"schema", "results", "environment", "settings", "classical", "paired"}  # paired: derived
+    # paired: derived; floor: the constant guess (None without --data), optional when read back
+    assert set(data) == {"schema", "results", "environment", "settings", "classical", "paired", "floor"}
     r = data["results"][0]
     assert set(r) >= {"name", "path", "backend", "device", "threads", "latency", "memory", "figures", "providers", "accuracy"}
     assert set(r["latency"]) == LATENCY_KEYS and set(r["memory"]) == MEMORY_KEYS and set(r["figures"]) == FIGURE_KEYS

@@ -60,7 +60,7 @@ def test_markdown_and_rich_tables_show_the_same_figures(report):
     assert p50 in md
     assert [" ".join(t.title.split(" ")[:4]) for t in rich_tables(report)] == [
         "latency and memory -", "model figures", "HR error per window", "HR error per recording",
-        "MAE difference from m"]
+        "MAE per window by", "MAE difference from m"]
 
 
 def test_per_recording_rows_are_the_whole_clip_metrics(report):

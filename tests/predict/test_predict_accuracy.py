@@ -93,8 +93,10 @@ def test_evaluate_errors_are_one_line():
 
 def test_accuracy_table_rows_per_predictor_and_group():
     table = ev.accuracy_table(recordings(), [ShiftPredictor(name="a"), ShiftPredictor(1.2, name="b")])
+    floor = table["floor"]["predictor"]
+    assert floor.startswith("constant ") and floor.endswith("(eval-set median)")
     assert [(r["predictor"], r["group"]) for r in table["rows"]] == [
-        ("a", "raw"), ("a", "x264-250k"), ("b", "raw"), ("b", "x264-250k")]
+        ("a", "raw"), ("a", "x264-250k"), ("b", "raw"), ("b", "x264-250k"), (floor, "raw"), (floor, "x264-250k")]
     assert table["rows"][0]["mae"] < 0.5 < 10 < table["rows"][2]["mae"]
 
 

@@ -110,7 +110,8 @@ def test_eval_table_json_classical_side_by_side(capsys, synth_dir):
     code, out, _ = run(capsys, "eval", "--data", synth_dir, "--method", "pos", "--method", "green", "--json")
     assert code == 0
     table = json.loads(out)
-    assert [(r["predictor"], r["group"]) for r in table["rows"]] == [("pos", "raw"), ("green", "raw")]
+    floor = table["floor"]["predictor"]
+    assert [(r["predictor"], r["group"]) for r in table["rows"]] == [("pos", "raw"), ("green", "raw"), (floor, "raw")]
     assert table["band"] == [0.7, 3.0] and table["window"] == 10.0 and table["method"] == "welch"
     pos = table["rows"][0]
     assert pos["n"] == 2 and pos["mae"] < 3.0
@@ -118,9 +119,38 @@ def test_eval_table_json_classical_side_by_side(capsys, synth_dir):
     assert code == 0 and "MAE" in out and "pos" in out
 
 
+def test_eval_sweep_floor_and_intervals_end_to_end(capsys, synth_dir, tmp_path):
+    """x264 at two bitrates: the sweep table and plot, every row with its interval, the floor from --train-data."""
+    from edgerppg.data.synth import synthesize
+
+    data = tmp_path / "x264"
+    synthesize(data, subjects=2, seconds=10, size=32, codecs=["raw", "x264"], bitrates=["250k", "500k"], seed=7)
+    code, out, _ = run(capsys, "eval", "--data", data, "--method", "pos", "--train-data", synth_dir, "--json",
+                       "--plots", tmp_path / "plots")
+    assert code == 0
+    table = json.loads(out)
+    floor = table["floor"]
+    assert floor["predictor"] == "constant (train median)" and 40 < floor["guess_bpm"] < 180
+    assert [(r["predictor"], r["group"]) for r in table["rows"]] == [
+        (p, g) for p in ("pos", floor["predictor"]) for g in ("raw", "x264-250k", "x264-500k")]
+    for r in table["rows"]:
+        assert r["n"] == 2 and r["subjects"] == 2 and r["mae_low"] <= r["mae"] <= r["mae_high"]
+    assert table["plots"] == [str(tmp_path / "plots" / "mae_vs_bitrate.png")]
+    assert (tmp_path / "plots" / "mae_vs_bitrate.png").stat().st_size > 5000
+    code, out, _ = run(capsys, "eval", "--data", data, "--method", "pos", "--train-data", synth_dir)
+    text = " ".join(out.split())
+    assert code == 0 and "95% CI" in text and "MAE per window by codec and bitrate" in text
+    assert f"{floor['guess_bpm']:.1f} bpm for every window, the training set's median true HR" in text
+
+
 def test_eval_missing_dataset_exits_2(capsys, tmp_path):
     code, _, err = run(capsys, "eval", "--data", tmp_path / "nothing")
     assert code == 2 and len(err.strip().splitlines()) == 1
+
+
+def test_eval_missing_training_data_exits_2(capsys, synth_dir, tmp_path):
+    code, _, err = run(capsys, "eval", "--data", synth_dir, "--train-data", tmp_path / "nothing")
+    assert code == 2 and "--train-data is not a directory" in err and len(err.strip().splitlines()) == 1
 
 
 def test_hr_follow_growing_file(capsys, face_video, tmp_path):
