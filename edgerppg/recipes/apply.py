@@ -152,6 +152,8 @@ def _save_and_verify(recipe, ctx, manifest: dict, result: PruneResult, ckpt: Pat
         "training": manifest.get("training", {}),
         "metrics": {"hr_before": result.metrics_before.get("overall"), "hr_after": result.metrics_after.get("overall")},
     }
+    if "converted" in manifest:  # provenance of weights imported with `edgerppg convert` travels with them
+        meta["converted"] = manifest["converted"]
     save_checkpoint(out, ctx.model, meta)
     reloaded, _ = load_checkpoint(out)
     verified = {"arch_matches": reloaded.arch_config() == ctx.model.arch_config()}

@@ -42,6 +42,15 @@ def test_apply_recipe_writes_verified_checkpoint(setup):
     assert {r["layer"] for r in result.layers} >= {"stem.conv", "head"}
 
 
+def test_prune_keeps_the_provenance_of_converted_weights(setup):
+    ckpt, recipe, tmp = setup
+    converted = {"files": [{"network": "rppgnet", "sha256": "ab" * 32}], "exact": True}
+    save_checkpoint(ckpt, create_model("rppgnet", "tiny"), {"converted": converted})
+    out = tmp / "pruned.safetensors"
+    apply_recipe(load_recipe(recipe), ckpt, tmp, out)
+    assert read_manifest(out)["converted"] == converted
+
+
 def test_interrupted_prune_leaves_no_file(setup, monkeypatch):
     ckpt, recipe, tmp = setup
 
