@@ -9,7 +9,6 @@ anything worse) is refused with one line, and nothing in it is executed.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
 import warnings
@@ -17,6 +16,7 @@ import zipfile
 from pathlib import Path
 
 from edgerppg.errors import EdgeRPPGError
+from edgerppg.manifest import sha256_file
 
 # wrapper keys tried in order when the file holds a dict that is not itself a state_dict
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "generator", "G", "netG", "model_G", "checkpoint",
@@ -25,14 +25,6 @@ WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "network", "genera
 _CODE = re.compile(r"^(os|posix|nt|subprocess|builtins|__builtin__|sys|shutil|socket|runpy|importlib|pty|"
                    r"code|ctypes|webbrowser)\.|\.(system|popen|eval|exec|getattr|__import__|apply)$")
 _MAGIC_ZIP = b"PK\x03\x04"
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def is_torch_file(path: str | os.PathLike) -> bool:
@@ -89,7 +81,7 @@ def read_state_dict(path: str | os.PathLike, key: str | None = None) -> tuple[di
         tensors = {k[len("module."):]: v for k, v in tensors.items()}
         stripped += 1
     tensors = {(k[len("module."):] if k.startswith("module.") else k): v for k, v in tensors.items()}
-    info = {"wrapper": wrapper, "prefix_stripped": stripped, "non_tensors": others, "sha256": sha256(path)}
+    info = {"wrapper": wrapper, "prefix_stripped": stripped, "non_tensors": others, "sha256": sha256_file(path)}
     return tensors, info
 
 
