@@ -39,7 +39,7 @@ PIPELINE = ROOT / "runs" / "default"
 MODELS = {
     "pipeline dense cascade": {"checkpoint": "cascade-dense.safetensors"},
     "pipeline 10x cascade": {"checkpoint": "cascade-10x.safetensors"},
-    "paper STVEN dense": {"build": ("stven", "paper")},
+    "paper STVEN dense": {"seeded": True},
     "paper STVEN structured 10x": {"checkpoint": "stven-paper-s10x.safetensors"},
 }
 ONNX = {"pipeline dense cascade": "cascade-dense-onnx", "pipeline 10x cascade": "cascade-10x-onnx"}
@@ -49,10 +49,9 @@ def prepare(pipeline: Path, out: Path) -> None:
     """Write the inputs folder (checkpoints, ONNX exports, the pruned paper STVEN); needs Torch-Pruning."""
     import copy
 
-    import torch
-    from stven_paper import VARIANT, prune_10x
+    from stven_paper import prune_10x, seeded_stven
 
-    from edgerppg.models import create_model, save_checkpoint
+    from edgerppg.models import save_checkpoint
 
     tmp = out.with_name(out.name + f".tmp{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
@@ -65,10 +64,7 @@ def prepare(pipeline: Path, out: Path) -> None:
         if not src.exists():
             sys.exit(f"error: {src} is missing; run `edgerppg run pipelines/default.yaml` first (or pass --pipeline)")
         (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp / name)
-    torch.manual_seed(0)
-    stven = create_model("stven", VARIANT).eval()
-    torch.nn.init.normal_(stven.out.weight, std=0.01)
-    pruned = copy.deepcopy(stven)
+    pruned = copy.deepcopy(seeded_stven())
     summary = prune_10x(pruned)
     save_checkpoint(tmp / "stven-paper-s10x.safetensors", pruned, {"pruning": summary})
     shutil.rmtree(out, ignore_errors=True)
@@ -77,16 +73,13 @@ def prepare(pipeline: Path, out: Path) -> None:
 
 
 def _load(name: str, inputs: Path):
-    import torch
+    from stven_paper import seeded_stven
 
-    from edgerppg.models import create_model, load_checkpoint
+    from edgerppg.models import load_checkpoint
 
     how = MODELS[name]
-    if "build" in how:
-        torch.manual_seed(0)
-        model = create_model(*how["build"]).eval()
-        torch.nn.init.normal_(model.out.weight, std=0.01)
-        return model
+    if how.get("seeded"):
+        return seeded_stven()
     path = inputs / how["checkpoint"]
     if not path.exists():
         sys.exit(f"error: {path} is missing; run `python benchmarks/gpu.py prepare` where the pipeline ran, "

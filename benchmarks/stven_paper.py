@@ -16,6 +16,19 @@ VARIANT = "paper"
 TRACE_CLIP = (8, 32, 32)  # T, H, W of the clip Torch-Pruning traces and the reload check runs
 
 
+def seeded_stven():
+    """The seeded dense `paper` STVEN in eval mode. Its output conv, zero at init so that a fresh STVEN is the
+    identity, gets a seeded random init, so that parity, reload and precision checks compare a real output."""
+    import torch
+
+    from edgerppg.models import create_model
+
+    torch.manual_seed(0)
+    model = create_model("stven", VARIANT).eval()
+    torch.nn.init.normal_(model.out.weight, std=0.01)
+    return model
+
+
 def prune_stage() -> dict:
     """mac_ratio and exclude of the shipped structured recipe's prune stage."""
     from edgerppg.recipes import load_recipe

@@ -32,7 +32,7 @@ pytest.importorskip("onnxruntime", reason="the benchmark runs ONNX Runtime: pip 
 pytest.importorskip("onnx", reason="the benchmark exports ONNX: pip install edgerppg[train]")
 pytest.importorskip("torch_pruning", reason="structured pruning needs Torch-Pruning: pip install edgerppg[train]")
 
-from stven_paper import VARIANT, prune_10x, prune_stage, short_clip  # noqa: E402
+from stven_paper import VARIANT, prune_10x, prune_stage, seeded_stven, short_clip  # noqa: E402
 
 ORT_THREADS = int(os.environ.get("EDGERPPG_STVEN_THREADS", str(os.cpu_count() or 1)))
 ROUNDS = int(os.environ.get("EDGERPPG_STVEN_ROUNDS", "3"))
@@ -46,7 +46,7 @@ def stven_paper(tmp_path_factory):
     import torch
 
     from edgerppg.export.exporter import ExportOptions, export_checkpoint, export_module
-    from edgerppg.models import create_model, load_checkpoint, save_checkpoint
+    from edgerppg.models import load_checkpoint, save_checkpoint
     from edgerppg.prune.report import total_macs
 
     root = tmp_path_factory.mktemp("stven-paper")
@@ -54,9 +54,7 @@ def stven_paper(tmp_path_factory):
     torch.set_num_threads(ORT_THREADS)  # set-up only (parity runs the dense TMAC net in torch); timing is ORT's
     started = time.perf_counter()
     try:
-        torch.manual_seed(0)
-        dense = create_model("stven", VARIANT).eval()
-        torch.nn.init.normal_(dense.out.weight, std=0.01)  # not the identity map: parity/reload see a real output
+        dense = seeded_stven()
         options = ExportOptions(parity_clips=1)
         dense_manifest = export_module(dense, root / "dense", options)
         pruned = copy.deepcopy(dense)
