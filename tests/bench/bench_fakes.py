@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 
@@ -84,3 +85,25 @@ class TruthPredictor:
 def load_truth(path, backend=None, device="cpu", threads=None):
     OPENED_WITH.append({"device": device, "threads": threads})
     return TruthPredictor()
+
+
+#: frame rate of the synthetic recordings below
+FPS = 30.0
+
+
+def recording(i: int, group: str, hr: float) -> SimpleNamespace:
+    """A 20 s recording of subject `s{i}` whose pulse is a clean sine at `hr` bpm (what `evaluate` reads)."""
+    t = np.arange(int(FPS * 20)) / FPS
+    return SimpleNamespace(subject=f"s{i}", group=group, fps=FPS, hr_bpm=hr, video_path=f"s{i}.avi",
+                           bvp=np.sin(2 * np.pi * hr / 60 * t))
+
+
+class NoisyPredictor:
+    """Returns the true pulse plus noise: more noise -> larger HR error."""
+
+    def __init__(self, name, noise):
+        self.name, self.noise = name, noise
+
+    def predict(self, rec):
+        rng = np.random.default_rng(int(rec.subject[1:]))
+        return rec.bvp + self.noise * rng.standard_normal(rec.bvp.size), rec.fps

@@ -9,19 +9,11 @@ import pytest
 
 import edgerppg.runtime as runtime
 from bench_fakes import open_fake, write_fake
+from cli_runner import cli
 from edgerppg.bench.gate import check_regression, compare_reports
 from edgerppg.bench.results import SCHEMA, BenchReport
 from edgerppg.bench.run import BenchSpec, benchmark
-from edgerppg.cli.main import main
 from edgerppg.errors import EdgeRPPGError
-
-
-def cli(argv) -> int:
-    try:
-        main(argv)
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture

@@ -1,35 +1,13 @@
 """Report rows, Markdown and plots from real `predict.evaluate.evaluate` output (pulse predictors on synthetic
 recordings with a known pulse), next to a real numpy-backend latency result."""
 
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 
-from bench_fakes import write_fake
+from bench_fakes import NoisyPredictor, recording, write_fake
 from edgerppg.predict.evaluate import evaluate
 from edgerppg.bench.gate import overall_metric
 from edgerppg.bench.report import accuracy_rows, rich_tables, to_markdown
 from edgerppg.bench.run import BenchSpec, benchmark
-
-FPS = 30.0
-
-
-def recording(i, group, hr):
-    t = np.arange(int(FPS * 20)) / FPS
-    return SimpleNamespace(subject=f"s{i}", group=group, fps=FPS, hr_bpm=hr, video_path=f"s{i}.avi",
-                           bvp=np.sin(2 * np.pi * hr / 60 * t))
-
-
-class NoisyPredictor:
-    """Returns the true pulse plus noise: more noise -> larger HR error."""
-
-    def __init__(self, name, noise):
-        self.name, self.noise = name, noise
-
-    def predict(self, rec):
-        rng = np.random.default_rng(int(rec.subject[1:]))
-        return rec.bvp + self.noise * rng.standard_normal(rec.bvp.size), rec.fps
 
 
 @pytest.fixture(scope="module")

@@ -1,11 +1,8 @@
 """The bitrate sweep (table and mae_vs_bitrate.png) and the constant-guess row of the bench report."""
 
-from types import SimpleNamespace
-
-import numpy as np
 import pytest
 
-from bench_fakes import write_fake
+from bench_fakes import NoisyPredictor, recording, write_fake
 from edgerppg.bench.report import accuracy_rows, rich_tables, to_markdown, write_report
 from edgerppg.bench.run import BenchSpec, benchmark
 from edgerppg.bench.sweep import group_label, sweep_groups, sweep_rows, sweep_series
@@ -52,29 +49,14 @@ def test_mae_vs_bitrate_plot(tmp_path):
     assert not (tmp_path / "none.png").exists()
 
 
-FPS = 30.0
-
-
-class Noisy:
-    def __init__(self, name, noise):
-        self.name, self.noise = name, noise
-
-    def predict(self, rec):
-        rng = np.random.default_rng(int(rec.subject[1:]))
-        return rec.bvp + self.noise * rng.standard_normal(rec.bvp.size), rec.fps
-
-
 @pytest.fixture(scope="module")
 def report(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("sweep")
-    t = np.arange(int(FPS * 20)) / FPS
-    recs = [SimpleNamespace(subject=f"s{i}", group=g, fps=FPS, hr_bpm=60 + 7 * i, video_path=f"s{i}.avi",
-                            bvp=np.sin(2 * np.pi * (60 + 7 * i) / 60 * t))
-            for i in range(4) for g in ("raw", "x264-250k", "x264-500k")]
+    recs = [recording(i, g, 60 + 7 * i) for i in range(4) for g in ("raw", "x264-250k", "x264-500k")]
     rep = benchmark([write_fake(tmp / "m")], BenchSpec(opener="bench_fakes:open_fake", isolate=False, iters=3,
                                                         repeats=1, warmup=0))
-    rep.results[0].accuracy = evaluate(recs, Noisy("m", 0.3))
-    rep.classical = {"pos": evaluate(recs, Noisy("pos", 3.0))}
+    rep.results[0].accuracy = evaluate(recs, NoisyPredictor("m", 0.3))
+    rep.classical = {"pos": evaluate(recs, NoisyPredictor("pos", 3.0))}
     rep.floor = floor_of(rep.classical["pos"])
     return rep
 

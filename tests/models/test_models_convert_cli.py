@@ -7,20 +7,12 @@ import os
 
 import pytest
 import torch
+from cli_runner import cli
 from reflayout import SEED, randomise, rppgnet_layout, stven_layout
 
-from edgerppg.cli.main import main
 from edgerppg.models import load_checkpoint
 
 SMALL = ["--frames", "4", "--size", "16"]
-
-
-def cli(argv) -> int:
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 @pytest.fixture(scope="module")

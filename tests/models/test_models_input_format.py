@@ -6,20 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
+from cli_runner import cli
 
-from edgerppg.cli.main import main
 from edgerppg.models import create_model, load_checkpoint, save_checkpoint
 from edgerppg.spec import ClipSpec, input_preset
 
 CLIP = {"frames": 64, "height": 32, "width": 32, "fps": 30.0}
-
-
-def cli(argv) -> int:
-    try:
-        main([str(a) for a in argv])
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    return 0
 
 
 def test_to_model_presets():

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-
-from edgerppg.cli.main import main
+from cli_runner import run
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "signal"))
 from test_signal_cli import BPM, face_video  # noqa: E402,F401  (the module-scoped fixture)
@@ -35,13 +34,6 @@ def _send(video, port, loops=-1, seconds=None):
     cmd += ["-t", str(seconds)] if seconds else []
     cmd += ["-c:v", "libx264", "-preset", "ultrafast", "-g", "30", "-f", "mpegts", f"udp://127.0.0.1:{port}?pkt_size=1316"]
     return subprocess.Popen(cmd, stdin=subprocess.DEVNULL)
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(map(str, args)))
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
 
 
 def test_udp_stream_gives_updates_with_latency_and_drops(capsys, face_video):

@@ -4,8 +4,7 @@ import json
 
 import numpy as np
 import pytest
-
-from edgerppg.cli.main import main
+from cli_runner import run
 
 BPM = 78.0
 
@@ -41,13 +40,6 @@ def face_video(tmp_path_factory):
         writer.write(np.ascontiguousarray(frame[..., ::-1]))
     writer.release()
     return path
-
-
-def run(capsys, *args):
-    with pytest.raises(SystemExit) as info:
-        main(list(map(str, args)))
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
 
 
 @pytest.mark.parametrize("method", ["pos", "chrom"])

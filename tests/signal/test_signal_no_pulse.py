@@ -4,8 +4,8 @@ import json
 
 import numpy as np
 import pytest
+from cli_runner import run
 
-from edgerppg.cli.main import main
 from edgerppg.signal.hr import heart_rate, no_pulse_reason
 
 FPS = 30.0
@@ -44,19 +44,12 @@ def grey_video(tmp_path_factory):
     return path
 
 
-def _run(capsys, *argv):
-    with pytest.raises(SystemExit) as info:
-        main(list(map(str, argv)))
-    out = capsys.readouterr()
-    return info.value.code or 0, out.out, out.err
-
-
 def test_hr_on_a_grey_video_says_no_pulse_and_exits_3(capsys, grey_video):
-    code, out, _ = _run(capsys, "hr", grey_video, "--crop", "full", "--json")
+    code, out, _ = run(capsys, "hr", grey_video, "--crop", "full", "--json")
     res = json.loads(out)
     assert code == 3 and res["hr_bpm"] is None and "flat" in res["no_pulse"]
     assert all(w["hr_bpm"] is None for w in res["windows"])
-    code, out, err = _run(capsys, "hr", grey_video, "--crop", "full")
+    code, out, err = run(capsys, "hr", grey_video, "--crop", "full")
     assert code == 3 and "no credible pulse" in err and str(grey_video) in " ".join(err.split())
     assert "Traceback" not in err
 
