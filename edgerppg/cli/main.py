@@ -36,9 +36,9 @@ for _name in COMMAND_MODULES:
     importlib.import_module(f"edgerppg.cli.{_name}")
 
 
-def _command(argv: list[str] | None) -> str:
-    """The subcommand's name in `argv` (or sys.argv), for messages."""
-    words = [a for a in (sys.argv[1:] if argv is None else argv) if not a.startswith("-")]
+def _command(argv: list[str]) -> str:
+    """The subcommand's name in `argv`, for messages."""
+    words = [a for a in argv if not a.startswith("-")]
     return words[0] if words else ""
 
 
