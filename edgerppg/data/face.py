@@ -30,9 +30,21 @@ ROI_FACE = 64.0
 
 
 def _resize(img: np.ndarray, size: int) -> np.ndarray:
+    """A square crop to `size` x `size`: an area average when it shrinks, bilinear when it grows.
+
+    OpenCV's INTER_AREA is a fast box filter for integer factors and a slow general one otherwise, so a shrink
+    by a non-integer factor of 2 or more goes in two steps: bilinear down to the nearest lower multiple of
+    `size` (a shrink by under 2x, so bilinear loses little), then the integer area average. Integer factors and
+    shrinks under 2x take one step, as before.
+    """
     cv2 = require("cv2", "all")
-    interp = cv2.INTER_AREA if img.shape[0] > size else cv2.INTER_LINEAR
-    return cv2.resize(img, (size, size), interpolation=interp)
+    side = img.shape[0]
+    if side <= size:
+        return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
+    k = side // size
+    if k >= 2 and side % size:
+        img = cv2.resize(img, (k * size, k * size), interpolation=cv2.INTER_LINEAR)
+    return cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA)
 
 
 def _square(shape: tuple, frac: float = 1.0) -> tuple[int, int, int]:

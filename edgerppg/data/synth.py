@@ -101,6 +101,8 @@ def synthesize(out_dir: str | Path, subjects: int, seconds: float, fps: float = 
                     "subject": name, "group": group, "codec": codec, "bitrate": bitrate,
                     "path": str(video.relative_to(tmp)), "fps": fps, "frames": int(len(frames)),
                     "mean_hr_bpm": round(pulse.mean_hr_bpm, 3), "seed": [seed, i], "crop": "full",
+                    # the rate the encoder reached (it may undershoot the asked bitrate: MPEG-4 at 64 px does)
+                    "kbps": round(video.stat().st_size * 8 / 1000 / (len(frames) / fps), 1),
                 })
                 bar.advance(status=f"{name} {group}")
         write_json(tmp / "manifest.json", manifest)

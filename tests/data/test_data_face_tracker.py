@@ -130,3 +130,24 @@ def test_roi_detection_finds_the_full_frame_face():
     assert full is not None
     roi = detect(img, prior=full + np.array([8, -6, 0, 0]))  # the previous box, a little off
     assert roi is not None and np.abs(roi - full).max() <= 0.1 * full[2]
+
+
+def test_two_step_shrink_stays_an_area_average():
+    """A non-integer shrink of 2x or more (bilinear to a multiple of the size, then an integer area average) stays
+    within a few grey levels of OpenCV's one-step area average; integer factors are exactly the one-step result."""
+    import cv2
+
+    rng = np.random.default_rng(0)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (300, 300, 3), dtype=np.uint8), (0, 0), 3)
+    for side, size in ((300, 128), (257, 64), (200, 72)):
+        img = np.ascontiguousarray(smooth[:side, :side])
+        want = cv2.resize(img, (size, size), interpolation=cv2.INTER_AREA).astype(int)
+        got = face._resize(img, size).astype(int)
+        assert got.shape == (size, size, 3)
+        assert np.abs(got - want).mean() < 1.0 and np.abs(got - want).max() <= 8, (side, size)
+    img = np.ascontiguousarray(smooth[:256, :256])
+    np.testing.assert_array_equal(face._resize(img, 64), cv2.resize(img, (64, 64), interpolation=cv2.INTER_AREA))
+    small = np.ascontiguousarray(smooth[:90, :90])   # under 2x and growing: one step, as before
+    np.testing.assert_array_equal(face._resize(small, 64), cv2.resize(small, (64, 64), interpolation=cv2.INTER_AREA))
+    grown = cv2.resize(small, (128, 128), interpolation=cv2.INTER_LINEAR)
+    np.testing.assert_array_equal(face._resize(small, 128), grown)

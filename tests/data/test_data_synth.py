@@ -19,6 +19,10 @@ def test_layout_and_manifest(synth_small):
         video = synth_small / s["path"]
         assert video.exists() and (video.parent / "ground_truth.txt").exists()
         assert 45 <= s["mean_hr_bpm"] <= 150 and s["frames"] == 180
+        size_kbps = video.stat().st_size * 8 / 1000 / 6.0
+        assert s["kbps"] == pytest.approx(size_kbps, abs=0.1)
+        if s["group"] == "x264-250k":   # the encoder reaches about the asked rate (x264's ABR, 6 s clips)
+            assert 150 <= s["kbps"] <= 300, s
     # same subject, same ground truth in every group (the STVEN pairs)
     recs = load_dataset(synth_small)
     by = {(r.subject, r.group): r for r in recs}
