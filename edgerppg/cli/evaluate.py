@@ -82,6 +82,13 @@ def render_table(table: dict, title: str) -> None:
                       f"true HR; a model must beat it. 95% CI: subjects resampled ({RESAMPLES} draws, seed {SEED}); "
                       "n = windows, "
                       "subj = recordings.", highlight=False)
+    moves: dict[str, float] = {}
+    for r in table["rows"]:
+        if r.get("one_window") is not None:
+            moves[r["group"]] = max(moves.get(r["group"], 0.0), r["one_window"])
+    if moves:
+        console.print("The most one window moves a predictor's MAE (dropping it), per group: "
+                      + ", ".join(f"{g} {v:.2f}" for g, v in moves.items()) + " bpm.", highlight=False)
     rows, columns = sweep_rows(table["rows"], "predictor")
     if rows:
         s = Table(title="MAE per window by codec and bitrate (bpm; n = windows)")

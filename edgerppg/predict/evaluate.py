@@ -208,7 +208,8 @@ def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window
                    step: float | None = None, band=DEFAULT_BAND, method: str = "welch",
                    train_recordings: Iterable | None = None) -> dict:
     """`evaluate` every predictor on the same recordings; "rows" is one row per predictor x group with the
-    window-level metrics, their 95% interval ("mae_low", "mae_high") and the per-recording MAE with its own
+    window-level metrics, their 95% interval ("mae_low", "mae_high"), the most one window moves the MAE
+    ("one_window", `signal.metrics.one_window_influence`) and the per-recording MAE with its own
     ("subject_mae_low", "subject_mae_high") (the `eval` command's table) and "no_pulse", how many of its windows
     had no credible pulse (counted in the metrics all the same); "results" the full `evaluate` outputs. The last
     predictor per group is the constant guess (`floor_of`: `train_recordings`' median HR, or the evaluated
@@ -223,7 +224,7 @@ def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window
             w, s = interval_of(res, group), interval_of(res, group, "subject")
             rows.append({"predictor": res["predictor"], "group": group, **m["window"],
                          "subject_mae": m["subject"]["mae"], "subjects": m["subject"]["n"],
-                         "mae_low": w["mae_low"], "mae_high": w["mae_high"],
+                         "mae_low": w["mae_low"], "mae_high": w["mae_high"], "one_window": w["one_window"],
                          "subject_mae_low": s["mae_low"], "subject_mae_high": s["mae_high"],
                          "no_pulse": sum(bool(x.get("no_pulse")) for x in res["windows"] if x["group"] == group)})
     step = float(window if step is None else step)

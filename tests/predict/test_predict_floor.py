@@ -58,3 +58,14 @@ def test_mae_interval_resamples_subjects():
     assert mae_interval([])["mae"] is None
     with pytest.raises(EdgeRPPGError, match="cluster labels"):
         cluster_mean_interval([1.0, 2.0], ["a"])
+
+
+def test_one_window_influence_is_the_largest_leave_one_out_change():
+    errors = [1.0, -2.0, 3.0, 40.0]
+    mae = np.mean(np.abs(errors))
+    want = max(abs(mae - np.mean(np.abs(np.delete(errors, i)))) for i in range(len(errors)))
+    rows = [{"subject": f"s{i}", "error": e} for i, e in enumerate(errors)]
+    assert mae_interval(rows)["one_window"] == pytest.approx(want)
+    assert mae_interval(rows[:1])["one_window"] is None
+    table = ev.accuracy_table(recordings(), [ShiftPredictor(1.1, name="a")], window=10.0)
+    assert all(r["one_window"] is not None and r["one_window"] >= 0 for r in table["rows"])
