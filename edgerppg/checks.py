@@ -100,14 +100,50 @@ def _json(path: Path) -> dict:
 
 
 def _checkpoint_format(path: Path) -> str | None:
-    """The manifest "format" in a safetensors header (read without torch or safetensors)."""
-    with open(path, "rb") as f:
-        (n,) = struct.unpack("<Q", f.read(8))
-        if n > 1 << 26:
-            return None
-        header = json.loads(f.read(n))
+    """The manifest "format" in a safetensors header (None for anything that is not a checkpoint)."""
+    try:
+        header = read_safetensors_header(path)
+    except EdgeRPPGError:
+        return None
     meta = header.get("__metadata__") or {}
     return json.loads(meta.get("edgerppg", "{}")).get("format")
+
+
+def read_safetensors_header(path: Path) -> dict:
+    """Parse and validate a safetensors header (without torch or safetensors): clear errors for missing, foreign
+    or truncated files. `models.checkpoint.read_manifest` and `is_artifact` both read checkpoints through it."""
+    try:
+        size = path.stat().st_size
+        with open(path, "rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                raise EdgeRPPGError(f"{path}: file is too short to be a checkpoint (truncated?); re-save it")
+            (n,) = struct.unpack("<Q", head)
+            if n > size - 8 or n > 100 * 2**20:
+                raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (bad header length); pass a "
+                                    ".safetensors file")
+            raw = f.read(n)
+    except FileNotFoundError:
+        raise EdgeRPPGError(f"{path}: no such checkpoint file; check the path") from None
+    except IsADirectoryError:
+        raise EdgeRPPGError(f"{path}: is a directory, not a checkpoint file; pass the .safetensors file") from None
+    try:
+        header = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (unreadable header); pass a .safetensors "
+                            "file") from None
+    if not isinstance(header, dict):
+        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (header is not a table)")
+    try:
+        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
+    except (KeyError, TypeError, IndexError, ValueError):
+        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (bad tensor table); pass a .safetensors "
+                            "file") from None
+    if 8 + n + max(ends, default=0) > size:
+        raise EdgeRPPGError(
+            f"{path}: checkpoint is truncated ({size} of {8 + n + max(ends)} bytes); re-copy or re-save it"
+        )
+    return header
 
 
 def png_software(path: Path) -> str:

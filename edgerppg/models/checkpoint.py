@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import json
 import os
-import struct
 from pathlib import Path
 
 from edgerppg import __version__
 from edgerppg.atomic import atomic_path
+from edgerppg.checks import read_safetensors_header
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.manifest import versions
 from edgerppg.models.base import TRANSFORMS, create_model
@@ -70,7 +70,7 @@ def read_manifest(path: str | os.PathLike) -> dict:
     """The manifest of a checkpoint, after checking the file is a complete safetensors file."""
     path = Path(path)
     try:
-        header = _read_header(path)
+        header = read_safetensors_header(path)
     except EdgeRPPGError:
         if is_torch_file(path):  # the authors' .pth (or any torch.save file): say how to import it
             raise EdgeRPPGError(torch_file_hint(path)) from None
@@ -169,36 +169,3 @@ def _apply_transforms(path: Path, model, transforms: list[dict]):
         model = TRANSFORMS.get(kind)(model, **params) or model
     model.edgerppg_transforms = [dict(t) for t in transforms]
     return model
-
-
-def _read_header(path: Path) -> dict:
-    """Parse and validate the safetensors header: clear errors for missing, foreign or truncated files."""
-    try:
-        size = path.stat().st_size
-        with open(path, "rb") as f:
-            head = f.read(8)
-            if len(head) < 8:
-                raise EdgeRPPGError(f"{path}: file is too short to be a checkpoint (truncated?); re-save it")
-            (n,) = struct.unpack("<Q", head)
-            if n > size - 8 or n > 100 * 2**20:
-                raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (bad header length); pass a .safetensors file")
-            raw = f.read(n)
-    except FileNotFoundError:
-        raise EdgeRPPGError(f"{path}: no such checkpoint file; check the path") from None
-    except IsADirectoryError:
-        raise EdgeRPPGError(f"{path}: is a directory, not a checkpoint file; pass the .safetensors file") from None
-    try:
-        header = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (unreadable header); pass a .safetensors file") from None
-    if not isinstance(header, dict):
-        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (header is not a table)")
-    try:
-        ends = [int(v["data_offsets"][1]) for k, v in header.items() if k != "__metadata__"]
-    except (KeyError, TypeError, IndexError, ValueError):
-        raise EdgeRPPGError(f"{path}: not a safetensors checkpoint (bad tensor table); pass a .safetensors file") from None
-    if 8 + n + max(ends, default=0) > size:
-        raise EdgeRPPGError(
-            f"{path}: checkpoint is truncated ({size} of {8 + n + max(ends)} bytes); re-copy or re-save it"
-        )
-    return header
