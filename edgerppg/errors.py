@@ -13,16 +13,16 @@ class MissingDependencyError(EdgeRPPGError):
     """An optional dependency is not installed; the message names the extra to install."""
 
 
-def require(module: str, extra: str):
-    """Import an optional dependency lazily, or raise a one-line error naming the extra that provides it."""
+def require(module: str, extra: str | None = None):
+    """Import an optional dependency lazily, or raise a one-line error naming what installs it: the extra of
+    `EXTRA_OF` (the one list of which extra provides which module), else the runtime install itself."""
     import importlib
 
     try:
         return importlib.import_module(module)
     except ImportError as exc:
-        raise MissingDependencyError(
-            f"{module} is not installed ({exc}); install it with: pip install 'edgerppg[{extra}]'"
-        ) from None
+        extra = extra or EXTRA_OF.get(module.split(".")[0])
+        raise MissingDependencyError(f"{module} is not installed ({exc}); install it with: {_install(extra)}") from None
 
 
 #: top-level modules outside the runtime install, and the extra that installs each
@@ -44,5 +44,13 @@ def missing_extra(exc: ImportError, what: str = "this") -> MissingDependencyErro
     extra = EXTRA_OF[top]
     return MissingDependencyError(
         f"{what} needs {top}, which this install lacks (the runtime-only `pip install edgerppg`); "
-        f"install the '{extra}' extra: pip install -c constraints.txt 'edgerppg[{extra}]'"
+        f"install the '{extra}' extra: {_install(extra)}"
     )
+
+
+def _install(extra: str | None) -> str:
+    """The install command for an extra (the train extra holds torch: pinned through constraints.txt), or for
+    a runtime dependency that went missing."""
+    if extra is None:
+        return "pip install --force-reinstall edgerppg"
+    return f"pip install {'-c constraints.txt ' if extra == 'train' else ''}'edgerppg[{extra}]'"

@@ -24,7 +24,7 @@ PLOT_FILES = ("latency_hist.png", "bland_altman.png", "pred_vs_true.png", "pulse
 
 
 def _plt():
-    mpl = require("matplotlib", "plot")
+    mpl = require("matplotlib")
     mpl.use("Agg")
     import matplotlib.pyplot as plt
 

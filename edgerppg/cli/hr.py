@@ -114,7 +114,7 @@ def _save_plot(result: dict, out: Path) -> None:
     """Pulse signal (top) and its power spectrum with the HR peak marked (bottom), like Fig. 2 of Yu et al."""
     import numpy as np
 
-    matplotlib = require("matplotlib", "plot")
+    matplotlib = require("matplotlib")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -138,7 +138,7 @@ def _save_plot(result: dict, out: Path) -> None:
 
 def _plot_format(out: Path) -> str:
     """The image format of `out`'s suffix (checked before the video is read)."""
-    require("matplotlib", "plot")
+    require("matplotlib")
     from matplotlib.backend_bases import FigureCanvasBase
 
     fmt = (Path(out).suffix or ".png").lstrip(".").lower()

@@ -45,7 +45,7 @@ def check_codec(codec: str) -> str:
 
 def encode(frames: np.ndarray, fps: float, path: Path, codec: str, bitrate: str | None) -> Path:
     """Write uint8 RGB frames (N, H, W, 3) to `path` (extension added for the codec); returns the file."""
-    ffmpeg = require("imageio_ffmpeg", "train").get_ffmpeg_exe()
+    ffmpeg = require("imageio_ffmpeg").get_ffmpeg_exe()
     args, ext = CODECS[check_codec(codec)]
     path = Path(path).with_suffix(ext)
     n, h, w, _ = frames.shape

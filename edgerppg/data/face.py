@@ -37,7 +37,7 @@ def _resize(img: np.ndarray, size: int) -> np.ndarray:
     `size` (a shrink by under 2x, so bilinear loses little), then the integer area average. Integer factors and
     shrinks under 2x take one step, as before.
     """
-    cv2 = require("cv2", "all")
+    cv2 = require("cv2")
     side = img.shape[0]
     if side <= size:
         return cv2.resize(img, (size, size), interpolation=cv2.INTER_LINEAR)
@@ -60,7 +60,7 @@ class HaarDetector:
     frame when the face is not there."""
 
     def __init__(self, bgr: bool = False):
-        cv2 = require("cv2", "all")
+        cv2 = require("cv2")
         self._cv2 = cv2
         self._gray = cv2.COLOR_BGR2GRAY if bgr else cv2.COLOR_RGB2GRAY
         self._cascade = cv2.CascadeClassifier(cv2.data.haarcascades + "haarcascade_frontalface_default.xml")

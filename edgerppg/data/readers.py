@@ -110,7 +110,7 @@ def read_mahnob(root: Path) -> list[Recording]:
         videos = sorted(bdf.parent.glob("*.avi"))
         if not videos:
             continue
-        pyedflib = require("pyedflib", "mahnob")
+        pyedflib = require("pyedflib")
         with pyedflib.EdfReader(str(bdf)) as f:
             labels = f.getSignalLabels()
             if "EXG2" not in labels:

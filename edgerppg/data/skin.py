@@ -18,7 +18,7 @@ def skin_masks(frames: np.ndarray, size: int = 64, width: float = 2.5) -> np.nda
     half-widths come from its median absolute deviation, which eyes, brows and mouth do not inflate, kept
     within [6, 15] levels so neither a flat nor a busy crop gives a mask of everything or nothing.
     """
-    cv2 = require("cv2", "all")
+    cv2 = require("cv2")
     frames = np.asarray(frames)
     ycc = np.stack([cv2.cvtColor(f, cv2.COLOR_RGB2YCrCb) for f in frames]).astype(np.float32)
     h, w = frames.shape[1:3]

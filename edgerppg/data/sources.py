@@ -81,7 +81,7 @@ class FrameSource:
             raise EdgeRPPGError("give exactly one video source: a file, --follow FILE, --camera N or a stream URL")
         self.spec = spec
         os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")  # libav's decoder warnings are not ours to print
-        self.cv2 = require("cv2", "all")
+        self.cv2 = require("cv2")
         self.cv2.utils.logging.setLogLevel(self.cv2.utils.logging.LOG_LEVEL_SILENT)  # nor OpenCV's: ours say it
         self.stats = {"read": 0, "dropped": 0, "decode_s": 0.0, "cpu_s": 0.0}
         self._queue: queue.Queue = queue.Queue(maxsize=max(1, spec.queue_size))

@@ -12,7 +12,7 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 
 
 def _open(path: Path):
-    cv2 = require("cv2", "all")
+    cv2 = require("cv2")
     if not path.exists():
         raise EdgeRPPGError(f"{path}: no such video file; check the path")
     if path.stat().st_size == 0:
@@ -77,7 +77,7 @@ def image_files(folder: Path) -> list[Path]:
 
 def read_image_folder(folder: str | Path) -> np.ndarray:
     """Frames stored as images (PURE), sorted by name, as uint8 RGB (N, H, W, 3)."""
-    cv2 = require("cv2", "all")
+    cv2 = require("cv2")
     frames = []
     for f in image_files(Path(folder)):
         bgr = cv2.imread(str(f), cv2.IMREAD_COLOR)

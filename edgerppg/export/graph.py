@@ -22,7 +22,7 @@ _INDEX_TYPES = (np.int8, np.int16, np.int32, np.int64)
 
 def load_onnx(path: str | os.PathLike):
     """Read an ONNX model, turning a truncated or foreign file into a one-line error."""
-    onnx = require("onnx", "onnx")
+    onnx = require("onnx")
     path = Path(path)
     if not path.is_file():
         raise EdgeRPPGError(f"{path}: no such ONNX file; export one with `edgerppg export CKPT --out DIR`")
@@ -42,7 +42,7 @@ def _dims(value_info) -> list:
 
 def io_signature(model) -> dict:
     """Names, shapes and element types of the real graph inputs and outputs (initializers excluded)."""
-    onnx = require("onnx", "onnx")
+    onnx = require("onnx")
     inits = {i.name for i in model.graph.initializer} | {s.values.name for s in model.graph.sparse_initializer}
 
     def describe(vi):

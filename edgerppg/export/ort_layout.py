@@ -34,7 +34,7 @@ DISABLED = ("NchwcTransformer",)
 
 def optimize_offline(src: Path, dst: Path) -> None:
     """ORT_ENABLE_ALL, NCHWc disabled, serialised to `dst` (ONNX Runtime's offline optimisation)."""
-    ort = require("onnxruntime", "onnx")
+    ort = require("onnxruntime")
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     opts.optimized_model_filepath = str(dst)
@@ -45,7 +45,7 @@ def optimize_offline(src: Path, dst: Path) -> None:
 
 def probe_shapes(model, feed: dict[str, np.ndarray], names: list[str]) -> dict[str, list[int]]:
     """The run-time shapes of `names` in `model` on `feed` (contrib ops defeat ONNX shape inference)."""
-    ort = require("onnxruntime", "onnx")
+    ort = require("onnxruntime")
     from onnx import helper
 
     probe = copy.deepcopy(model)
@@ -126,8 +126,8 @@ def fold_transpose_chains(model, feed: dict[str, np.ndarray]) -> int:
 
 def to_ort_layout(src: Path, dst: Path, feed: dict[str, np.ndarray]) -> dict:
     """`src` (a uint8 QDQ graph) -> `dst` in ONNX Runtime's CPU layout; returns the manifest's figures."""
-    onnx = require("onnx", "onnx")
-    ort = require("onnxruntime", "onnx")
+    onnx = require("onnx")
+    ort = require("onnxruntime")
 
     tmp = dst.with_name(".ort-optimized.onnx")
     optimize_offline(src, tmp)

@@ -37,8 +37,8 @@ def to_fp32(src: Path, dst: Path, **_) -> dict:
 @PRECISIONS.register("fp16")
 def to_fp16(src: Path, dst: Path, **_) -> dict:
     """Convert weights and activations to fp16, keeping fp32 inputs/outputs."""
-    onnx = require("onnx", "onnx")
-    require("onnxruntime", "onnx")
+    onnx = require("onnx")
+    require("onnxruntime")
     from onnxruntime.transformers.float16 import convert_float_to_float16
 
     model = convert_float_to_float16(onnx.load(str(src)), keep_io_types=True, disable_shape_infer=False)
@@ -81,7 +81,7 @@ def _reader_class():
 def to_int8(src: Path, dst: Path, *, calib: np.ndarray | None = None, input_name: str = "video",
             extra_inputs: dict | None = None, activations: str = "u8", **_) -> dict:
     """Static QDQ quantisation calibrated (MinMax) on `calib` clips (N, 3, T, H, W)."""
-    require("onnxruntime", "onnx")
+    require("onnxruntime")
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if calib is None or len(calib) == 0:
@@ -165,7 +165,7 @@ def float_nodes(path: Path, min_in_channels: int = MIN_INT8_IN_CHANNELS) -> list
       pulse on a large offset, and 8 output levels over that range flatten it (a trained rPPGNet lost its
       pulse entirely on some clips when its head was quantised).
     """
-    onnx = require("onnx", "onnx")
+    onnx = require("onnx")
     model = onnx.load(str(path))
     dims = {i.name: list(i.dims) for i in model.graph.initializer}
     producer = {o: n for n in model.graph.node for o in n.output}

@@ -19,7 +19,7 @@ PROVIDERS = {
 
 def providers_for(device: str) -> list[str]:
     """The available providers for `device`, best first; a GPU device without a GPU provider is an error."""
-    ort = require("onnxruntime", "onnx")
+    ort = require("onnxruntime")
     if device not in PROVIDERS:
         raise EdgeRPPGError(f"device {device!r}: choose one of {', '.join(PROVIDERS)}")
     available = set(ort.get_available_providers())
@@ -32,7 +32,7 @@ def providers_for(device: str) -> list[str]:
 
 def make_session(path: str | os.PathLike, device: str = "cpu", threads: int | None = None):
     """An InferenceSession with full graph optimisation and `threads` intra-op threads (None = ORT default)."""
-    ort = require("onnxruntime", "onnx")
+    ort = require("onnxruntime")
     opts = ort.SessionOptions()
     opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     if threads:

@@ -56,7 +56,7 @@ def export_dynamo(module, inputs: tuple, path: Path, spec, opset: int, dynamic: 
     """The torch.export-based exporter (needs `onnxscript`)."""
     import torch
 
-    require("onnxscript", "train")
+    require("onnxscript")
     shapes = None
     if dynamic:
         batch = torch.export.Dim("batch", min=1, max=64)
@@ -98,7 +98,7 @@ def tidy(model):
     onnxslim is an optimisation: if it cannot handle a graph the unslimmed one is kept (still correct, and
     still parity-checked) and the manifest records "tidy": "none".
     """
-    onnxslim = require("onnxslim", "train")
+    onnxslim = require("onnxslim")
     try:
         return onnxslim.slim(model), True
     except Exception:

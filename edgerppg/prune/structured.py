@@ -30,7 +30,7 @@ from edgerppg.errors import EdgeRPPGError, require
 def channel_importance(group, scores: dict) -> torch.Tensor | None:
     """Per root channel of a Torch-Pruning group: per-weight scores summed over each channel's weights in
     every conv of the group (output and input side), averaged over those convs."""
-    tp = require("torch_pruning", "train")
+    tp = require("torch_pruning")
     fn = tp.pruner.function
     total, n = None, 0
     for i, (dep, idxs) in enumerate(group):
@@ -56,7 +56,7 @@ def channel_importance(group, scores: dict) -> torch.Tensor | None:
 
 
 def _instance_norm_pruner():
-    tp = require("torch_pruning", "train")
+    tp = require("torch_pruning")
 
     class InstanceNormPruner(tp.pruner.function.InstanceNormPruner):
         """Torch-Pruning's InstanceNorm pruner, also narrowing running statistics when they are tracked."""
@@ -109,7 +109,7 @@ def build_graph(model: nn.Module, example_inputs: tuple):
     time or space (rPPGNet's 2x2 partition) keep channel indices; Torch-Pruning only knows that for 3D/4D
     tensors, so for 5D ones they are turned into identity (element-wise) nodes.
     """
-    tp = require("torch_pruning", "train")
+    tp = require("torch_pruning")
     one = tuple(x[:1] for x in example_inputs)  # batch 1: norm layers' internal (1, B*C, ...) views keep C
     with _out_of_place_relu(model):
         graph = tp.DependencyGraph().build_dependency(
@@ -275,7 +275,7 @@ COST_EXPONENT = 0.5
 
 def _channel_cost(group, names: dict, macs: dict) -> float:
     """MACs one root channel of the group costs: each conv's MACs divided by its pruned dimension."""
-    tp = require("torch_pruning", "train")
+    tp = require("torch_pruning")
     fn, cost = tp.pruner.function, 0.0
     for dep, _ in group:
         layer = dep.layer
