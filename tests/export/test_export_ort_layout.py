@@ -74,7 +74,9 @@ def _transposes(path) -> int:
 
 def test_u8_int8_export_is_saved_in_ort_layout_with_the_same_outputs(tmp_path, calib_dir):
     model = create_model("rppgnet", "tiny", clip=LONG.to_dict())
-    common = dict(precision="int8", calib=calib_dir, calib_clips=2, parity_clips=2)
+    # an untrained model's "pulse" is noise, whose HR int8 rounding moves by 0.54 bpm on a VNNI CPU (Intel Xeon,
+    # u8s8 kernels) and by less on AVX2-only ones: the layout, not the HR gate, is under test here
+    common = dict(precision="int8", calib=calib_dir, calib_clips=2, parity_clips=2, hr_tol_bpm=5.0)
     m = export_module(model, tmp_path / "ort", ExportOptions(**common))
     q = export_module(model, tmp_path / "qdq", ExportOptions(**common, ort_layout=False))
     lay = m["ort_layout"]
