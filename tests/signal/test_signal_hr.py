@@ -124,3 +124,18 @@ def test_hr_metrics_degenerate_cases_are_none_not_nan():
     assert empty["n"] == 0 and empty["mae"] is None
     with pytest.raises(EdgeRPPGError):
         metrics.hr_metrics([1, 2], [1])
+
+
+def test_welch_in_blocks_equals_one_scipy_call():
+    """Long signals go through Welch in blocks of segments (bounded memory); the estimate is scipy's."""
+    from scipy.signal import welch
+
+    from edgerppg.signal import hr as hr_mod
+
+    for n in (241, 1800, 32 * 120 + 240, 20_000):
+        x = np.random.default_rng(n).standard_normal(n)
+        nfft = hr_mod._nfft(n, 30.0)
+        want = welch(x, fs=30.0, window="hann", nperseg=240, noverlap=120, nfft=nfft, detrend=False)
+        got = hr_mod._welch_blocks(x, 30.0, 240, nfft)
+        np.testing.assert_array_equal(got[0], want[0])
+        np.testing.assert_allclose(got[1], want[1], rtol=1e-12, atol=1e-12 * want[1].max())
