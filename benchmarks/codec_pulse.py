@@ -37,14 +37,16 @@ from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.signal.classical import pos
 from edgerppg.signal.filters import prepare
 from edgerppg.signal.hr import sliding_hr, snr
+from edgerppg.signal.rgb import mean_rgb
 
 BLOCK = 4
 
 
 def oracle(seed: int, index: int, seconds: float, fps: float, size: int):
-    """(skin masks (N,H,W) bool, true pulse (N,H,W) and the rest (N,H,W) in float green, Pulse) of one subject.
+    """(skin masks (N,H,W) bool, the skin-mean green of the true pulse and of the rest (N,), Pulse) of one subject.
 
-    Mirrors `synth.render_subject`'s random streams, so the scene, motion and noise are the ones in the videos.
+    Mirrors `synth.render_subject`'s random streams, so the scene, motion and noise are the ones in the videos;
+    the subject is rendered again without the pulse (same noise), and the pulse is the difference.
     """
     import cv2
 
@@ -61,25 +63,18 @@ def oracle(seed: int, index: int, seconds: float, fps: float, size: int):
         m = cv2.getRotationMatrix2D((size / 2, size / 2), float(motion.angle[i]), float(motion.scale[i]))
         m[:, 2] += (motion.dx[i], motion.dy[i])
         masks[i] = cv2.warpAffine(layer, m, (size, size), flags=cv2.INTER_LINEAR) > 0.5 * layer.max()
-    true = frames[..., 1].astype(np.float32) - flat[..., 1].astype(np.float32)
-    return masks, true, flat[..., 1].astype(np.float32), pulse
-
-
-def _skin_mean(video: np.ndarray, masks: np.ndarray) -> np.ndarray:
-    """Per-frame mean over the skin mask: (N, C) for (N,H,W,C) video, (N,) for (N,H,W)."""
-    w = masks.reshape(len(masks), -1).astype(np.float64)
-    flat = video.reshape(len(video), w.shape[1], -1).astype(np.float64)
-    out = np.einsum("np,npc->nc", w, flat) / w.sum(1, keepdims=True)
-    return out if video.ndim == 4 else out[:, 0]
+    rest = mean_rgb(flat, masks)[:, 1]
+    return masks, mean_rgb(frames, masks)[:, 1] - rest, rest, pulse
 
 
 def measure(frames: np.ndarray, masks: np.ndarray, true: np.ndarray, rest: np.ndarray, pulse, fps: float) -> dict:
-    green = frames[..., 1].astype(np.float32)
-    g = prepare(_skin_mean(green, masks), fps)
-    p = prepare(_skin_mean(true, masks), fps)
-    f = prepare(_skin_mean(rest, masks), fps)   # motion and light: regressed out beside the pulse
+    rgb = mean_rgb(frames, masks)
+    g = prepare(rgb[:, 1], fps)
+    p = prepare(true, fps)
+    f = prepare(rest, fps)   # motion and light: regressed out beside the pulse
     (gain, _), *_ = np.linalg.lstsq(np.stack([p, f], 1), g, rcond=None)
     hr = float(np.median(pulse.hr))
+    green = frames[..., 1].astype(np.float32)
     n, h, w = masks.shape
     always = masks.reshape(n, h // BLOCK, BLOCK, w // BLOCK, BLOCK).all(axis=(0, 2, 4))
     blocks = green.reshape(n, h // BLOCK, BLOCK, w // BLOCK, BLOCK).mean(axis=(2, 4))[:, always]
@@ -87,7 +82,7 @@ def measure(frames: np.ndarray, masks: np.ndarray, true: np.ndarray, rest: np.nd
     both = masks[1:] & masks[:-1]
     frozen = (frames[1:, ..., 1] == frames[:-1, ..., 1])[both].mean()
     _, want = sliding_hr(pulse.bvp, fps, window=10.0, step=10.0)
-    _, got = sliding_hr(pos(_skin_mean(frames, masks), fps), fps, window=10.0, step=10.0)
+    _, got = sliding_hr(pos(rgb, fps), fps, window=10.0, step=10.0)
     return {"gain": float(gain), "face_snr": snr(g, fps, hr),
             "block_snr": float(np.median(block_snr)) if block_snr else float("nan"),
             "frozen": float(frozen), "pos_oracle_errors": list(np.abs(got - want))}

@@ -41,7 +41,8 @@ MODEL_COLUMNS = (
 )
 ACCURACY_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),
                     ("mae_low", "95% CI low", ".2f"), ("mae_high", "95% CI high", ".2f"),
-                    ("one_window", "1 window moves", ".2f"), ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"), ("r", "r", ".3f"),
+                    ("one_window", "1 window moves", ".2f"), ("rmse", "RMSE", ".2f"), ("mape", "MAPE %", ".1f"),
+                    ("r", "r", ".3f"),
                     ("within5", "% <5 bpm", ".1f"), ("sd", "SD", ".2f"), ("n", "n", "d"),
                     ("subjects", "subjects", "d"), ("no_pulse", "no pulse", "d"))
 PAIRED_COLUMNS = (("group", "group", None), ("method", "method", None), ("mae", "MAE", ".2f"),

@@ -39,7 +39,7 @@ def _nfft(n: int, fps: float) -> int:
 
 def _spectrum(clean: np.ndarray, fps: float, kind: str) -> tuple[np.ndarray, np.ndarray]:
     """Full one-sided power spectrum on the zero-padded grid ("welch" or "fft" = Hann periodogram)."""
-    from scipy.signal import periodogram, welch
+    from scipy.signal import periodogram
 
     n = clean.size
     nfft = _nfft(n, fps)
@@ -50,7 +50,8 @@ def _spectrum(clean: np.ndarray, fps: float, kind: str) -> tuple[np.ndarray, np.
 
 
 #: Welch segments transformed at once: scipy's welch holds every zero-padded segment's spectrum together
-#: (segments x nfft complex values: 1.2 GB for an hour at 30 fps), so a long signal goes in blocks of this many
+#: (about 900 segments x 65,537 complex bins, near 1 GB, for an hour at 30 fps), so a long signal goes in blocks
+#: of this many
 WELCH_BLOCK = 32
 
 
