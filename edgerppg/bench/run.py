@@ -16,7 +16,8 @@ import os
 import subprocess
 import sys
 import tempfile
-from dataclasses import asdict, dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from edgerppg import progress
@@ -52,6 +53,7 @@ class BenchSpec:
     opener: str = "edgerppg.runtime:open_backend"  # backend factory f(path, backend, device, threads)
     predictor: str = "edgerppg.runtime.predict:load_predictor"
     example: bool = True  # keep one predicted pulse for the plots
+    accuracy_threads: int | None = None  # threads of one accuracy pass; None: every core (`accuracy_threads`)
     labels: dict[str, str] = field(default_factory=dict)  # path -> display name
     backends: dict[str, str] = field(default_factory=dict)  # path -> backend, where it differs from `backend`
 
@@ -138,15 +140,21 @@ def load_recordings(data: str):
     return recordings
 
 
+def cores() -> int:
+    """The cores this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def accuracy_threads(spec: BenchSpec) -> int | None:
-    """Threads for the accuracy pass: on CPU, every core this process may use.
+    """Threads for the accuracy pass: on CPU, every core this process may use (or `spec.accuracy_threads`, set
+    where several passes run at once).
 
     The pass is not timed and its numbers do not depend on the thread count (only on float summation order),
     so it does not inherit the latency pass's `--threads 1`: on the default pipeline's 2 cores that pass was
     most of the bench stage (7 artifacts x 12 recordings of half-overlapping clips)."""
     if spec.device != "cpu":
         return spec.threads
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return spec.accuracy_threads or cores()
 
 
 def artifact_accuracy(path, spec: BenchSpec) -> tuple[dict, dict | None]:
@@ -261,13 +269,16 @@ def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
     repeats put one artifact's whole measurement in one such stretch (a fresh-clone pipeline run timed its 10x
     at 1.6x its usual latency and dense ORT at its usual one, a minute apart), taking turns spreads every
     stretch over all of them, so the ratios between rows hold. Only one process computes at a time; the others
-    wait on a pipe. Accuracy passes run one after another at the end."""
+    wait on a pipe. At the end the accuracy passes, which are not timed, run side by side, one per core, each
+    on one thread (a tiny model's convolutions scale poorly over threads; separate recordings scale fully)."""
+    workers = max(1, min(cores(), len(paths))) if spec.data else 1
+    child_spec = replace(spec, accuracy_threads=spec.accuracy_threads or max(1, cores() // workers))
     with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
         children: list[_Child] = []
         try:
             with progress.task("bench (interleaved)", total=len(paths) * (spec.repeats + 1)) as bar:
                 for i, p in enumerate(paths):
-                    children.append(_Child(p, spec, Path(tmp), i))
+                    children.append(_Child(p, child_spec, Path(tmp), i))
                 for child in children:
                     child.expect("ready")
                 for r in range(spec.repeats):
@@ -276,11 +287,12 @@ def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
                         child.send("time")
                         child.expect("timed")
                         bar.advance()
-                results = []
-                for child in children:
-                    bar.update(status=f"accuracy: {Path(child.path).name}")
-                    results.append(child.finish())
-                    bar.advance()
+                bar.update(status=f"accuracy: {len(children)} artifacts, {workers} at a time")
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    results = []
+                    for result in pool.map(_Child.finish, children):
+                        results.append(result)
+                        bar.advance()
                 return results
         finally:
             for child in children:

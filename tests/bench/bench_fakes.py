@@ -87,6 +87,23 @@ def load_truth(path, backend=None, device="cpu", threads=None):
     return TruthPredictor()
 
 
+def load_truth_logged(path, backend=None, device="cpu", threads=None):
+    """`load_truth` in a child process: appends "threads start end" of its whole pass to $EDGERPPG_FAKE_LOG."""
+    import atexit
+    import time
+
+    start = time.monotonic()
+    log = os.environ["EDGERPPG_FAKE_LOG"]
+
+    def done():
+        with open(log, "a") as f:
+            f.write(f"{threads} {start} {time.monotonic()}\n")
+
+    atexit.register(done)
+    time.sleep(0.5)  # long enough that passes run one after another cannot look simultaneous
+    return TruthPredictor()
+
+
 #: frame rate of the synthetic recordings below
 FPS = 30.0
 

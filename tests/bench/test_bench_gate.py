@@ -157,3 +157,28 @@ def test_interleaved_run_reports_a_failing_artifact_in_one_line(tmp_path, monkey
     spec = BenchSpec(opener="bench_fakes:open_fake", isolate=True, iters=1, repeats=2, warmup=0, methods=())
     with pytest.raises(EdgeRPPGError, match="bad: benchmark subprocess failed"):
         benchmark([good, bad], spec)
+
+
+def test_interleaved_accuracy_passes_run_side_by_side_one_per_core(tmp_path, monkeypatch):
+    """The accuracy passes are not timed: after the interleaved timing they run at once, one per core, each on
+    cores // passes threads (so the default pipeline's larger held-out set costs half the wall time on 2 cores)."""
+    from edgerppg.bench.run import cores
+    from edgerppg.data.synth import synthesize
+
+    here = os.path.dirname(__file__)
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([here, os.environ.get("PYTHONPATH", "")]))
+    log = tmp_path / "passes.log"
+    monkeypatch.setenv("EDGERPPG_FAKE_LOG", str(log))
+    synthesize(tmp_path / "d", subjects=1, seconds=4, size=32, codecs=["raw"], seed=2)
+    a, b = write_fake(tmp_path / "a"), write_fake(tmp_path / "b")
+    spec = BenchSpec(opener="bench_fakes:open_fake", predictor="bench_fakes:load_truth_logged", isolate=True,
+                     iters=1, repeats=1, warmup=0, methods=(), data=str(tmp_path / "d"))
+    report = benchmark([a, b], spec)
+    assert [r.path for r in report.results] == [str(a), str(b)] and all(r.accuracy for r in report.results)
+    passes = sorted(tuple(map(float, line.split())) for line in log.read_text().splitlines()
+                    if len(line.split()) == 3)  # the fake backend logs its calls there too
+    workers = min(cores(), 2)
+    assert [int(p[0]) for p in passes] == [max(1, cores() // workers)] * 2
+    if workers == 2:
+        (_, s1, e1), (_, s2, e2) = sorted(passes, key=lambda p: p[1])
+        assert s2 < e1, "the two accuracy passes ran one after the other"
