@@ -184,8 +184,10 @@ def _sections(report: BenchReport):
     yield "model figures", model_rows(report), MODEL_COLUMNS
     acc = accuracy_rows(report)
     if acc:
+        unscored = [r.name for r in report.results if r.path in (settings.get("unscored") or ())]
         yield (f"HR error per window ({settings.get('window', 10)} s windows, welch, band 0.7-3.0 Hz; 1 window moves: "
-               "the most dropping one window moves the MAE)",
+               "the most dropping one window moves the MAE"
+               + (f"; timed, not scored: {', '.join(unscored)}" if unscored else "") + ")",
                acc, ACCURACY_COLUMNS)
     per_recording = accuracy_rows(report, "subject")
     if per_recording:

@@ -54,6 +54,9 @@ class BenchSpec:
     predictor: str = "edgerppg.runtime.predict:load_predictor"
     example: bool = True  # keep one predicted pulse for the plots
     accuracy_threads: int | None = None  # threads of one accuracy pass; None: every core (`accuracy_threads`)
+    # paths timed but not scored: a pipeline's torch twin of an export whose parity check already showed the
+    # same outputs (its accuracy pass would repeat the export's at twice the cost)
+    unscored: tuple[str, ...] = ()
     labels: dict[str, str] = field(default_factory=dict)  # path -> display name
     backends: dict[str, str] = field(default_factory=dict)  # path -> backend, where it differs from `backend`
 
@@ -128,7 +131,7 @@ def measure_artifact(path: str | Path, spec: BenchSpec, rounds=None) -> Artifact
         device=spec.device, threads=spec.threads, latency=latency, memory=mem.stats(),
         figures=model_figures(path), providers=providers,
     )
-    if spec.data:
+    if spec.data and str(path) not in spec.unscored:
         result.accuracy, result.example = artifact_accuracy(path, spec)
     return result
 
@@ -271,7 +274,8 @@ def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
     stretch over all of them, so the ratios between rows hold. Only one process computes at a time; the others
     wait on a pipe. At the end the accuracy passes, which are not timed, run side by side, one per core, each
     on one thread (a tiny model's convolutions scale poorly over threads; separate recordings scale fully)."""
-    workers = max(1, min(cores(), len(paths))) if spec.data else 1
+    scored = [p for p in paths if str(p) not in spec.unscored] if spec.data else []
+    workers = max(1, min(cores(), len(scored)))
     child_spec = replace(spec, accuracy_threads=spec.accuracy_threads or max(1, cores() // workers))
     with tempfile.TemporaryDirectory(prefix="edgerppg-bench-") as tmp:
         children: list[_Child] = []

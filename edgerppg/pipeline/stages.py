@@ -198,20 +198,24 @@ def engine_stage(ctx) -> dict:
 @stage_kind("bench", artifacts=[], data=None, train_data=None, methods=["pos"], batch=1, threads=None, warmup=3,
             iters=10, repeats=3, device="cpu", isolate=True, interleave=True, plots=True)
 def bench_stage(ctx) -> dict:
-    """`edgerppg bench` over the listed artifacts ({path, name, backend}): report.json, report.md and plots."""
+    """`edgerppg bench` over the listed artifacts ({path, name, backend, accuracy}): report.json, report.md and
+    plots. `accuracy: false` times an artifact without scoring it (a torch twin of an export that the export's
+    parity check already showed to give the same outputs)."""
     p = ctx.params
     entries = [a if isinstance(a, dict) else {"path": a} for a in p["artifacts"]]
     if not entries:
         raise EdgeRPPGError(f"stage {ctx.name}: bench needs with.artifacts (a list of '@stage/...' paths)")
     for e in entries:
-        unknown = set(e) - {"path", "name", "backend"}
+        unknown = set(e) - {"path", "name", "backend", "accuracy"}
         if unknown:
-            raise EdgeRPPGError(f"stage {ctx.name}: unknown key {sorted(unknown)[0]!r} in an artifacts entry; use path, name, backend")
+            raise EdgeRPPGError(f"stage {ctx.name}: unknown key {sorted(unknown)[0]!r} in an artifacts entry; "
+                                "use path, name, backend, accuracy")
     spec = BenchSpec(device=p["device"], data=p["data"], train_data=p["train_data"], batch=p["batch"],
                      threads=p["threads"], warmup=p["warmup"], iters=p["iters"], repeats=p["repeats"],
                      isolate=p["isolate"], interleave=p["interleave"], methods=tuple(p["methods"]),
                      labels={e["path"]: e.get("name") or Path(e["path"]).name for e in entries},
-                     backends={e["path"]: e["backend"] for e in entries if e.get("backend")})
+                     backends={e["path"]: e["backend"] for e in entries if e.get("backend")},
+                     unscored=tuple(e["path"] for e in entries if e.get("accuracy", True) is False))
     paths = [e["path"] for e in entries]
     flags = {"data": p["data"], "train_data": p["train_data"], "methods": p["methods"]}
     with stage_log(ctx, ["bench", *paths, *_flags(flags)]):

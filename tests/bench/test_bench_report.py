@@ -109,3 +109,22 @@ def test_accuracy_pass_uses_every_core_while_latency_keeps_its_threads(tmp_path)
     assert rep.results[0].threads == 1 and rep.settings["threads"] == 1
     assert bench_fakes.OPENED_WITH == [{"device": "cpu", "threads": len(os.sched_getaffinity(0))}]
     assert rep.results[0].accuracy["groups"]["raw"]["window"]["mae"] < 1.0  # the truth predictor was the one used
+
+
+def test_an_unscored_artifact_is_timed_but_not_scored(tmp_path):
+    """A pipeline's `accuracy: false` (BenchSpec.unscored): the torch twin of a parity-checked export keeps its
+    latency row and skips the accuracy pass; the report names it under the accuracy table."""
+    import bench_fakes
+
+    from edgerppg.data.synth import synthesize
+
+    synthesize(tmp_path / "d", subjects=1, seconds=4, fps=30, size=32, seed=0)
+    bench_fakes.OPENED_WITH.clear()
+    a, b = write_fake(tmp_path / "a"), write_fake(tmp_path / "b")
+    spec = BenchSpec(opener="bench_fakes:open_fake", predictor="bench_fakes:load_truth", isolate=False, iters=2,
+                     repeats=1, warmup=0, data=str(tmp_path / "d"), methods=(), unscored=(str(b),))
+    rep = benchmark([a, b], spec)
+    assert rep.results[0].accuracy and rep.results[1].accuracy is None and rep.results[1].latency.samples_ms
+    assert len(bench_fakes.OPENED_WITH) == 1  # one accuracy pass, for a only
+    md = to_markdown(rep)
+    assert "timed, not scored: b" in md and "| raw | a |" in md and "| raw | b |" not in md
