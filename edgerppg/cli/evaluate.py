@@ -16,6 +16,7 @@ from edgerppg.errors import EdgeRPPGError
 from edgerppg.predict.evaluate import accuracy_table
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.runtime.predict import load_predictor
+from edgerppg.shipped import resolve_model
 from edgerppg.signal.metrics import RESAMPLES, SEED
 
 
@@ -23,7 +24,8 @@ from edgerppg.signal.metrics import RESAMPLES, SEED
 def eval_cmd(
     data: Path = typer.Option(..., "--data", help="Dataset directory (edgerppg synth, UBFC-rPPG, PURE, MAHNOB)."),
     methods: list[str] = typer.Option(None, "--method", help="Classical method (repeat): pos, chrom, green."),
-    models: list[Path] = typer.Option(None, "--model", help="Checkpoint or export dir (repeat)."),
+    models: list[Path] = typer.Option(None, "--model", help="Checkpoint, export dir or shipped weights "
+                                                   "(cascade-10x) (repeat)."),
     reader: str = typer.Option("auto", "--reader", help="Dataset reader (auto detects the layout)."),
     groups: list[str] = typer.Option(None, "--group", help="Only these groups, e.g. raw, x264-250k (repeat)."),
     crop: str = typer.Option("auto", "--crop", help="Face crop for the methods: auto, haar, full, center."),
@@ -43,7 +45,7 @@ def eval_cmd(
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:
-        predictors += [load_predictor(str(m), backend=None, device="cpu") for m in models]
+        predictors += [load_predictor(resolve_model(m), backend=None, device="cpu") for m in models]
     train = load_dataset(train_data) if train_data else None
     table = accuracy_table(recordings, predictors, window, step, band, estimator, train_recordings=train)
     if plots:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import typer
 
 from edgerppg.cli.app import app, console, print_json
+from edgerppg.shipped import shipped
 
 
 @app.command("models")
 def models_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON instead of a table.")) -> None:
-    """List STVEN, rPPGNet and the cascade with each variant's params, MACs per clip and clip spec."""
+    """List STVEN, rPPGNet and the cascade with each variant's params, MACs per clip and clip spec, then the
+    trained weights shipped with the package (names `--model` takes)."""
     from rich.table import Table
 
     from edgerppg.models.stats import catalog
@@ -32,3 +34,9 @@ def models_cmd(json_out: bool = typer.Option(False, "--json", help="Print JSON i
             f"{', '.join(r['inputs'])} -> {', '.join(r['outputs'])}",
         )
     console.print(table)
+    weights = Table(title="shipped trained weights (--model NAME; model card: edgerppg/weights/MODEL_CARD.md)")
+    for col in ("name", "what", "path"):
+        weights.add_column(col)
+    for w in shipped():
+        weights.add_row(w["name"], w["what"], w["path"] if w["present"] else "missing from this install")
+    console.print(weights)

@@ -9,6 +9,7 @@ import typer
 
 from edgerppg.checks import check_number, check_output
 from edgerppg.cli.app import Overwrite, app, console, print_json
+from edgerppg.shipped import resolve_model
 from edgerppg.recipes import apply_recipe, load_recipe
 
 
@@ -29,6 +30,7 @@ def prune_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Prune (SNIP, N2NSkip, magnitude, random, structured), fine-tune with masks kept, verify and save."""
+    ckpt = Path(resolve_model(ckpt))
     check_output(out, "checkpoint", inputs=(ckpt, recipe, data), overwrite=overwrite)
     check_number(val_fraction, "--val-fraction", 0, 1, high_open=True)
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None

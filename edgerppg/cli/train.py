@@ -10,6 +10,7 @@ import typer
 
 from edgerppg.checks import check_output
 from edgerppg.cli.app import Overwrite, app, console, print_json
+from edgerppg.shipped import resolve_model
 from edgerppg.train.kinds import KINDS
 from edgerppg.train.run import TrainSpec, train_model
 
@@ -53,6 +54,7 @@ def train_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
+    init, stven = (Path(p) if p else None for p in (resolve_model(init), resolve_model(stven)))  # shipped names too
     check_output(out, "checkpoint", inputs=(data, init, stven), overwrite=overwrite)  # before, not after, training
     spec = TrainSpec(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr, batch=batch,
                      seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,

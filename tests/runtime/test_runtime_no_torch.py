@@ -110,6 +110,9 @@ def test_hr_eval_and_bench_run_without_torch(device):
     assert "ort" in bench.stdout and "HR error" in bench.stdout
     lint = _run(python, "check-trt", art)
     assert lint.returncode == 0, lint.stderr
+    shipped = _run(python, "hr", video, "--model", "cascade-10x", "--crop", "full", "--json")  # package data
+    assert shipped.returncode == 0, shipped.stderr
+    assert json.loads(shipped.stdout)["method"] == "cascade-10x (ort)"
 
 
 @pytest.mark.parametrize("args", [
