@@ -272,8 +272,8 @@ def _run_interleaved(paths: list, spec: BenchSpec) -> list[ArtifactResult]:
     repeats put one artifact's whole measurement in one such stretch (a fresh-clone pipeline run timed its 10x
     at 1.6x its usual latency and dense ORT at its usual one, a minute apart), taking turns spreads every
     stretch over all of them, so the ratios between rows hold. Only one process computes at a time; the others
-    wait on a pipe. At the end the accuracy passes, which are not timed, run side by side, one per core, each
-    on one thread (a tiny model's convolutions scale poorly over threads; separate recordings scale fully)."""
+    wait on a pipe. At the end the accuracy passes, which are not timed, run side by side, at most one per core, each
+    on cores // passes threads (a tiny model's convolutions scale poorly over threads; separate recordings fully)."""
     scored = [p for p in paths if str(p) not in spec.unscored] if spec.data else []
     workers = max(1, min(cores(), len(scored)))
     child_spec = replace(spec, accuracy_threads=spec.accuracy_threads or max(1, cores() // workers))
