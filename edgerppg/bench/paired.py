@@ -36,15 +36,19 @@ def paired_difference(windows: list[dict], reference: list[dict], group: str | N
             "mae_reference": float(np.mean([r[k] for k in keys]))}
 
 
-def reference_result(report):
-    """The artifact others are compared with: the slowest p50 (the dense model, in a dense-vs-pruned run)."""
-    return max(report.results, key=lambda r: r.latency.median_p50_ms or 0.0, default=None)
+def reference_result(report, scored: bool = False):
+    """The artifact others are compared with: the slowest p50 (the dense model, in a dense-vs-pruned run).
+
+    `scored`: the slowest of those with per-window errors, for paired differences; a run that times a torch
+    twin without scoring it (`accuracy: false`) compares accuracy with the slowest scored row, its export."""
+    results = [r for r in report.results if not scored or (r.accuracy or {}).get("windows")]
+    return max(results, key=lambda r: r.latency.median_p50_ms or 0.0, default=None)
 
 
 def paired_rows(report) -> list[dict]:
     """Per group (then "all"): each other artifact's and classical method's MAE minus the reference artifact's,
     on the windows both measured, with a subject-bootstrap interval (`paired_difference`)."""
-    ref = reference_result(report)
+    ref = reference_result(report, scored=True)
     ref_windows = (ref.accuracy or {}).get("windows") if ref is not None else None
     if not ref_windows:
         return []

@@ -198,7 +198,7 @@ def _sections(report: BenchReport):
         yield "MAE per window by codec and bitrate (bpm; n = windows)", sweep, columns
     paired = paired_rows(report)
     if paired:
-        yield (f"MAE difference from {reference_result(report).name} (paired windows, 95% CI from resampling "
+        yield (f"MAE difference from {reference_result(report, scored=True).name} (paired windows, 95% CI from resampling "
                f"subjects)", paired, PAIRED_COLUMNS)
 
 

@@ -81,6 +81,25 @@ def test_paired_table_compares_with_the_slowest_artifact(report):
     assert f"| raw | pos | {rows[0]['mae']:.2f} |" in md
 
 
+def test_an_unscored_slowest_row_leaves_paired_differences_to_the_slowest_scored(report):
+    """A torch twin timed with `accuracy: false` is the speed reference but has no windows: the paired table
+    compares with the slowest row that was scored, and says which."""
+    import copy
+    import dataclasses
+
+    from edgerppg.bench.paired import paired_rows, reference_result
+
+    rep = copy.deepcopy(report)
+    slow = dataclasses.replace(rep.results[0], name="m torch", accuracy=None,
+                               latency=copy.deepcopy(rep.results[0].latency))
+    slow.latency.median_p50_ms = (rep.results[0].latency.median_p50_ms or 1.0) * 4
+    rep.results.insert(0, slow)
+    assert reference_result(rep) is slow and reference_result(rep, scored=True) is rep.results[1]
+    pairs = [(r["group"], r["method"]) for r in paired_rows(rep)]
+    assert pairs == [("raw", "pos"), ("x264-250k", "pos"), ("all", "pos")]
+    assert "## MAE difference from m (paired windows" in to_markdown(rep)
+
+
 def test_saved_json_carries_the_paired_rows_and_loads_back(report, tmp_path):
     import json
 
