@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -11,6 +12,7 @@ from rich.console import Console
 
 from edgerppg import progress
 from edgerppg.atomic import _json_default
+from edgerppg.shipped import resolve_model
 
 app = typer.Typer(
     name="edgerppg",
@@ -28,6 +30,14 @@ Estimator = Annotated[str, typer.Option("--estimator", help="HR estimator: welch
 #: every command that writes an output refuses to replace a path edgerppg did not write, unless told
 Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existing output even if it is not an "
                                          "edgerppg artifact of the same kind.")]
+
+
+
+def model_path(value) -> Path:
+    """`parser=` of every option or argument that takes a model (hr/eval --model, bench's artifacts, prune's
+    checkpoint, train --init/--stven): an existing path as given, else the shipped weights it names."""
+    return Path(resolve_model(value))
+
 
 console = Console()
 err_console = Console(stderr=True)

@@ -13,14 +13,13 @@ from edgerppg.bench.report import rich_tables, write_report
 from edgerppg.bench.results import BenchReport
 from edgerppg.bench.run import BenchSpec, benchmark
 from edgerppg.checks import check_number, check_output
-from edgerppg.cli.app import Overwrite, app, console, err_console, print_json
-from edgerppg.shipped import resolve_model
+from edgerppg.cli.app import Overwrite, app, console, err_console, model_path, print_json
 
 
 @app.command("bench")
 def bench_cmd(
-    artifacts: list[Path] = typer.Argument(..., help="Export directories (exported/NAME), checkpoints (.safetensors) "
-                                                       "or shipped weights (cascade-10x)."),
+    artifacts: list[Path] = typer.Argument(..., parser=model_path, help="Export directories (exported/NAME), "
+                                           "checkpoints (.safetensors) or shipped weights (cascade-10x)."),
     backend: str = typer.Option(None, "--backend", help="torch, ort or trt (default: chosen from the artifact)."),
     device: str = typer.Option("cpu", "--device", help="cpu or cuda."),
     data: Path = typer.Option(None, "--data", help="Dataset dir: adds the HR error table with POS/CHROM rows."),
@@ -45,7 +44,6 @@ def bench_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Benchmark artifacts: latency (mean/SD/p50/p90/p99), FPS, memory, model figures, HR error."""
-    artifacts = [Path(resolve_model(a)) for a in artifacts]
     _check_outputs(json_path, md_out, plots, (*artifacts, data, baseline), overwrite)
     for value, name, low in ((batch, "--batch", 1), (iters, "--iters", 1), (repeats, "--repeats", 1),
                              (warmup, "--warmup", 0), (threads, "--threads", 1),

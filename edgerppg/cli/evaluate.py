@@ -10,13 +10,12 @@ import typer
 from edgerppg.checks import check_window
 from edgerppg.bench.plots import mae_vs_bitrate
 from edgerppg.bench.sweep import sweep_rows
-from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, print_json
+from edgerppg.cli.app import Band, Estimator, Step, Window, app, console, model_path, print_json
 from edgerppg.data import load_dataset
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.predict.evaluate import accuracy_table
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.runtime.predict import load_predictor
-from edgerppg.shipped import resolve_model
 from edgerppg.signal.metrics import RESAMPLES, SEED
 
 
@@ -24,8 +23,8 @@ from edgerppg.signal.metrics import RESAMPLES, SEED
 def eval_cmd(
     data: Path = typer.Option(..., "--data", help="Dataset directory (edgerppg synth, UBFC-rPPG, PURE, MAHNOB)."),
     methods: list[str] = typer.Option(None, "--method", help="Classical method (repeat): pos, chrom, green."),
-    models: list[Path] = typer.Option(None, "--model", help="Checkpoint, export dir or shipped weights "
-                                                   "(cascade-10x) (repeat)."),
+    models: list[Path] = typer.Option(None, "--model", parser=model_path, help="Checkpoint, export dir or shipped "
+                                      "weights (cascade-10x) (repeat)."),
     reader: str = typer.Option("auto", "--reader", help="Dataset reader (auto detects the layout)."),
     groups: list[str] = typer.Option(None, "--group", help="Only these groups, e.g. raw, x264-250k (repeat)."),
     crop: str = typer.Option("auto", "--crop", help="Face crop for the methods: auto, haar, full, center."),
@@ -45,7 +44,7 @@ def eval_cmd(
     recordings = load_dataset(data, reader=reader, groups=groups or None)
     predictors = [ClassicalPredictor(m, crop) for m in (methods or ([] if models else ["pos"]))]
     if models:
-        predictors += [load_predictor(resolve_model(m), backend=None, device="cpu") for m in models]
+        predictors += [load_predictor(str(m), backend=None, device="cpu") for m in models]
     train = load_dataset(train_data) if train_data else None
     table = accuracy_table(recordings, predictors, window, step, band, estimator, train_recordings=train)
     if plots:

@@ -10,14 +10,14 @@ from rich.text import Text
 
 from edgerppg.atomic import atomic_path
 from edgerppg.checks import PNG_SOFTWARE, check_number, check_output, check_window
-from edgerppg.cli.app import Band, Estimator, Overwrite, Step, Window, app, console, err_console, print_json
+from edgerppg.cli.app import (Band, Estimator, Overwrite, Step, Window, app, console, err_console, model_path,
+                              print_json)
 from edgerppg.data.sources import is_url, source_spec
 from edgerppg.errors import EdgeRPPGError, require
 from edgerppg.predict.live import live_hr
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.predict.video import video_hr
 from edgerppg.runtime.predict import load_predictor
-from edgerppg.shipped import resolve_model
 from edgerppg.signal.filters import prepare
 from edgerppg.signal.hr import power_spectrum
 
@@ -27,8 +27,8 @@ def hr_cmd(
     video: str = typer.Argument(None, help="Video file, or a stream URL (rtsp://, udp://, http://, ...: live); "
                                             "omit with --camera or --follow."),
     method: str = typer.Option("pos", "--method", help="Classical method: pos, chrom or green."),
-    model: Path = typer.Option(None, "--model", help="Checkpoint (.safetensors), export dir or shipped weights "
-                                           "(cascade-10x, see `edgerppg models`) instead of a method."),
+    model: Path = typer.Option(None, "--model", parser=model_path, help="Checkpoint (.safetensors), export dir or "
+                               "shipped weights (cascade-10x, see `edgerppg models`) instead of a method."),
     crop: str = typer.Option("auto", "--crop", help="Face crop: auto (Haar), haar, full (frame is the face), center."),
     window: Window = 10.0,
     step: Step = None,
@@ -46,7 +46,6 @@ def hr_cmd(
 ) -> None:
     """Measure heart rate from a face video: overall HR and per-window HR (or live updates every second).
     A video file without a credible pulse gives no HR and exit code 3."""
-    model = resolve_model(model)
     live = camera is not None or follow is not None or (video is not None and is_url(video))
     if (video is not None) + (camera is not None) + (follow is not None) != 1:
         raise EdgeRPPGError("give one source: a VIDEO file or stream URL, --camera N or --follow FILE; "

@@ -8,14 +8,13 @@ from typing import Optional
 import typer
 
 from edgerppg.checks import check_number, check_output
-from edgerppg.cli.app import Overwrite, app, console, print_json
-from edgerppg.shipped import resolve_model
+from edgerppg.cli.app import Overwrite, app, console, model_path, print_json
 from edgerppg.recipes import apply_recipe, load_recipe
 
 
 @app.command("prune")
 def prune_cmd(
-    ckpt: Path = typer.Argument(..., help="Trained checkpoint (.safetensors) to prune."),
+    ckpt: Path = typer.Argument(..., parser=model_path, help="Trained checkpoint (.safetensors) to prune."),
     recipe: Path = typer.Option(..., "--recipe", help="Pruning recipe, e.g. recipes/snip-10x.yaml."),
     data: Path = typer.Option(..., "--data", help="Dataset directory: calibration, fine-tuning and HR evaluation."),
     out: Path = typer.Option(..., "--out", help="Pruned checkpoint to write (.safetensors), written atomically."),
@@ -30,7 +29,6 @@ def prune_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Prune (SNIP, N2NSkip, magnitude, random, structured), fine-tune with masks kept, verify and save."""
-    ckpt = Path(resolve_model(ckpt))
     check_output(out, "checkpoint", inputs=(ckpt, recipe, data), overwrite=overwrite)
     check_number(val_fraction, "--val-fraction", 0, 1, high_open=True)
     names = [g.strip() for g in groups.split(",") if g.strip()] if groups else None

@@ -9,8 +9,7 @@ from typing import Optional
 import typer
 
 from edgerppg.checks import check_output
-from edgerppg.cli.app import Overwrite, app, console, print_json
-from edgerppg.shipped import resolve_model
+from edgerppg.cli.app import Overwrite, app, console, model_path, print_json
 from edgerppg.train.kinds import KINDS
 from edgerppg.train.run import TrainSpec, train_model
 
@@ -28,9 +27,11 @@ def train_cmd(
     variant: Optional[str] = typer.Option(None, "--variant", help="Model variant (paper|small|tiny); default "
                                           "tiny, or the --init checkpoint's."),
     epochs: int = typer.Option(10, "--epochs", help="Training epochs."),
-    init: Optional[Path] = typer.Option(None, "--init", help="Start from this checkpoint of the same model (joint: "
-                                        "the trained rPPGNet, or a cascade checkpoint to fine-tune further)."),
-    stven: Optional[Path] = typer.Option(None, "--stven", help="joint only: a pre-trained STVEN checkpoint."),
+    init: Optional[Path] = typer.Option(None, "--init", parser=model_path, help="Start from this checkpoint of the "
+                                        "same model (joint: the trained rPPGNet, or a cascade checkpoint to fine-tune "
+                                        "further)."),
+    stven: Optional[Path] = typer.Option(None, "--stven", parser=model_path,
+                                         help="joint only: a pre-trained STVEN checkpoint."),
     lr: Optional[float] = typer.Option(None, "--lr", help="Adam learning rate (default: 1e-3 for rppgnet from "
                                        "scratch, the paper's 1e-4 for stven and joint)."),
     batch: int = typer.Option(4, "--batch", help="Clips per optimiser step (per process under torchrun)."),
@@ -54,7 +55,6 @@ def train_cmd(
     overwrite: Overwrite = False,
 ) -> None:
     """Train a model on a dataset directory; validation HR MAE is measured like `edgerppg eval`."""
-    init, stven = (Path(p) if p else None for p in (resolve_model(init), resolve_model(stven)))  # shipped names too
     check_output(out, "checkpoint", inputs=(data, init, stven), overwrite=overwrite)  # before, not after, training
     spec = TrainSpec(kind.value, data, out, variant=variant, epochs=epochs, init=init, stven=stven, lr=lr, batch=batch,
                      seed=seed, device=device, val_fraction=val_fraction, resume=resume, hr_aug=hr_aug,
