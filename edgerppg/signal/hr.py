@@ -51,8 +51,10 @@ def _spectrum(clean: np.ndarray, fps: float, kind: str) -> tuple[np.ndarray, np.
 
 #: Welch segments transformed at once: scipy's welch holds every zero-padded segment's spectrum together
 #: (about 900 segments x 65,537 complex bins, near 1 GB, for an hour at 30 fps), so a long signal goes in blocks
-#: of this many
-WELCH_BLOCK = 32
+#: of this many. 8 rather than 32: a 10-minute pulse's estimate then raises resident memory by 12 MiB instead of
+#: 24 and takes 0.97 s instead of 1.18, and `edgerppg hr`'s end-of-run peak on a 10-minute video falls from
+#: 355-379 MiB to 342-345 (docs/results.md 2026-12-06)
+WELCH_BLOCK = 8
 
 
 def _welch_blocks(clean: np.ndarray, fps: float, seg: int, nfft: int) -> tuple[np.ndarray, np.ndarray]:

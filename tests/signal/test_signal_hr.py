@@ -132,7 +132,7 @@ def test_welch_in_blocks_equals_one_scipy_call():
 
     from edgerppg.signal import hr as hr_mod
 
-    for n in (241, 1800, 32 * 120 + 240, 20_000):
+    for n in (241, 1800, hr_mod.WELCH_BLOCK * 120 + 240, hr_mod.WELCH_BLOCK * 120 + 360, 20_000):
         x = np.random.default_rng(n).standard_normal(n)
         nfft = hr_mod._nfft(n, 30.0)
         want = welch(x, fs=30.0, window="hann", nperseg=240, noverlap=120, nfft=nfft, detrend=False)
