@@ -4,8 +4,8 @@ Rows are built once (plain dicts of numbers) and rendered twice, so the terminal
 always show the same figures. The accuracy table puts each artifact next to the classical POS/CHROM rows
 per data group (codec/bitrate), with the band, window and method the HR was measured with, once per window
 and once per recording (one HR over the whole clip, as the papers report per video). The paired table
-gives every other row's MAE difference from the reference artifact (the slowest, the one "x faster" is counted
-against) with a subject-bootstrap 95% interval (`bench.paired`). Every accuracy row carries n (windows or
+gives every other row's MAE difference from the reference artifact (the slowest scored one: the one "x faster"
+is counted against, unless that one is timed only) with a subject-bootstrap 95% interval (`bench.paired`). Every accuracy row carries n (windows or
 recordings), its subjects and a 95% interval for its MAE from resampling subjects, and each group ends with the
 constant guess (`BenchReport.floor`), the floor a model must beat; the sweep table lays the per-window MAE out
 by codec and bitrate (`bench.sweep`).
