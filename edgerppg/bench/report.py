@@ -5,10 +5,10 @@ always show the same figures. The accuracy table puts each artifact next to the 
 per data group (codec/bitrate), with the band, window and method the HR was measured with, once per window
 and once per recording (one HR over the whole clip, as the papers report per video). The paired table
 gives every other row's MAE difference from the reference artifact (the slowest scored one: the one "x faster"
-is counted against, unless that one is timed only) with a subject-bootstrap 95% interval (`bench.paired`). Every accuracy row carries n (windows or
-recordings), its subjects and a 95% interval for its MAE from resampling subjects, and each group ends with the
-constant guess (`BenchReport.floor`), the floor a model must beat; the sweep table lays the per-window MAE out
-by codec and bitrate (`bench.sweep`).
+is counted against, unless that one is timed only) with a subject-bootstrap 95% interval (`bench.paired`).
+Every accuracy row carries n (windows or recordings), its subjects and a 95% interval for its MAE from
+resampling subjects, and each group ends with the constant guess (`BenchReport.floor`), the floor a model must
+beat; the sweep table lays the per-window MAE out by codec and bitrate (`bench.sweep`).
 """
 
 from __future__ import annotations
@@ -198,8 +198,9 @@ def _sections(report: BenchReport):
         yield "MAE per window by codec and bitrate (bpm; n = windows)", sweep, columns
     paired = paired_rows(report)
     if paired:
-        yield (f"MAE difference from {reference_result(report, scored=True).name} (paired windows, 95% CI from resampling "
-               f"subjects)", paired, PAIRED_COLUMNS)
+        reference = reference_result(report, scored=True).name
+        yield (f"MAE difference from {reference} (paired windows, 95% CI from resampling subjects)", paired,
+               PAIRED_COLUMNS)
 
 
 def to_markdown(report: BenchReport, plots: list[str] | None = None) -> str:

@@ -32,7 +32,6 @@ Overwrite = Annotated[bool, typer.Option("--overwrite", help="Replace an existin
                                          "edgerppg artifact of the same kind.")]
 
 
-
 def model_path(value) -> Path:
     """`parser=` of every option or argument that takes a model (hr/eval --model, bench's artifacts, prune's
     checkpoint, train --init/--stven): an existing path as given, else the shipped weights it names."""
