@@ -34,6 +34,24 @@ def maxrss_bytes() -> int | None:
     return int(value if sys.platform == "darwin" else value * 1024)
 
 
+def run_peak_rss(argv: list[str], env: dict | None = None) -> tuple[int, float, int]:
+    """(peak RSS in bytes, wall seconds, exit code) of the command `argv`, its stdout discarded.
+
+    The peak is the kernel's high-water mark for the child (`os.wait4`'s ru_maxrss), so a short-lived peak
+    between two samples is not missed, and nothing polls beside it. It counts that process only, not its own
+    children (POSIX; os.wait4 does not exist on Windows).
+    """
+    import sys
+    import time
+
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here: tell Popen so that it does not wait again
+    peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+    return int(peak), time.perf_counter() - start, proc.returncode
+
+
 class MemorySampler:
     """Context manager: idle RSS at entry, peak RSS sampled every `interval` seconds until exit."""
 

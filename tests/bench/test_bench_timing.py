@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from bench_fakes import FakeBackend, write_fake
-from edgerppg.bench.memory import MemorySampler
+from edgerppg.bench.memory import MemorySampler, run_peak_rss
 from edgerppg.bench.timing import latency_stats, make_inputs, time_backend
 from edgerppg.errors import EdgeRPPGError
 
@@ -54,6 +54,15 @@ def test_memory_sampler_sees_an_allocation():
         del block
     stats = mem.stats()
     assert stats.rss_increase_bytes > 32 * 2**20 and stats.gpu_bytes is None
+
+
+def test_child_peak_is_the_kernels_high_water_mark_even_when_freed_at_once():
+    """A 160 MiB block touched and freed within a millisecond: a sampler would miss it, wait4's maxrss does not."""
+    import sys
+
+    code = "import numpy as np; b = np.ones(160 * 2**20 // 8); b += 1; del b; raise SystemExit(3)"
+    peak, seconds, rc = run_peak_rss([sys.executable, "-c", code])
+    assert rc == 3 and seconds > 0 and peak > 160 * 2**20
 
 
 def test_real_checkpoint_through_the_runtime(tmp_path):
