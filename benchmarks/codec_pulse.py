@@ -28,10 +28,8 @@ from pathlib import Path
 import numpy as np
 
 from edgerppg.data import load_dataset
-from edgerppg.data.pulse import make_pulse
-from edgerppg.data.render import make_illumination, make_motion, render
-from edgerppg.data.scene import make_scene
-from edgerppg.data.synth import synthesize
+from edgerppg.data.render import render
+from edgerppg.data.synth import noise_rng, subject_factors, synthesize
 from edgerppg.predict.evaluate import evaluate
 from edgerppg.predict.predictors import ClassicalPredictor
 from edgerppg.signal.classical import pos
@@ -45,18 +43,15 @@ BLOCK = 4
 def oracle(seed: int, index: int, seconds: float, fps: float, size: int):
     """(skin masks (N,H,W) bool, the skin-mean green of the true pulse and of the rest (N,), Pulse) of one subject.
 
-    Mirrors `synth.render_subject`'s random streams, so the scene, motion and noise are the ones in the videos;
-    the subject is rendered again without the pulse (same noise), and the pulse is the difference.
+    The scene, motion and noise are `synth.render_subject`'s, so they are the ones in the videos; the subject is
+    rendered again without the pulse (same noise), and the pulse is the difference.
     """
     import cv2
 
-    rng = [np.random.default_rng([seed, index, k]) for k in range(5)]
-    pulse = make_pulse(rng[0], seconds, fps)
-    scene = make_scene(rng[1], size, amplitude=float(rng[1].uniform(0.004, 0.012)))
+    pulse, scene, motion, light = subject_factors(seed, index, seconds, fps, size)
     n = len(pulse.bvp)
-    motion, light = make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps)
-    flat = render(scene, np.zeros_like(pulse.bvp), motion, light, np.random.default_rng([seed, index, 4]))
-    frames = render(scene, pulse.bvp, motion, light, rng[4])
+    flat = render(scene, np.zeros_like(pulse.bvp), motion, light, noise_rng(seed, index))
+    frames = render(scene, pulse.bvp, motion, light, noise_rng(seed, index))
     layer = scene.face[..., 3] * scene.pulse_map[..., 1]
     masks = np.empty((n, size, size), bool)
     for i in range(n):

@@ -59,15 +59,26 @@ def plan_groups(codecs: list[str], bitrates: list[str]) -> list[tuple[str, str |
     return list(dict.fromkeys(groups))
 
 
-def render_subject(seed: int, index: int, seconds: float, fps: float, size: int):
-    """(frames uint8 (N,H,W,3), Pulse) of one subject; deterministic in (seed, index)."""
-    # one stream per factor, so a subject's face does not change with the clip length or the frame size
-    rng = [np.random.default_rng([seed, index, k]) for k in range(5)]
+def subject_factors(seed: int, index: int, seconds: float, fps: float, size: int):
+    """(Pulse, scene, motion, illumination) of one subject, each from its own random stream [seed, index, k]
+    (k = 0..3), so a subject's face does not change with the clip length or the frame size. The sensor noise
+    draws from stream 4 (`noise_rng`); `benchmarks/codec_pulse.py` renders the same subject without its pulse."""
+    rng = [np.random.default_rng([seed, index, k]) for k in range(4)]
     pulse = make_pulse(rng[0], seconds, fps)
     scene = make_scene(rng[1], size, amplitude=float(rng[1].uniform(0.004, 0.012)))
     n = len(pulse.bvp)
-    frames = render(scene, pulse.bvp, make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps), rng[4])
-    return frames, pulse
+    return pulse, scene, make_motion(rng[2], n, fps, size), make_illumination(rng[3], n, fps)
+
+
+def noise_rng(seed: int, index: int) -> np.random.Generator:
+    """The sensor-noise stream of subject `index` (a fresh one at each call: the same noise again)."""
+    return np.random.default_rng([seed, index, 4])
+
+
+def render_subject(seed: int, index: int, seconds: float, fps: float, size: int):
+    """(frames uint8 (N,H,W,3), Pulse) of one subject; deterministic in (seed, index)."""
+    pulse, scene, motion, light = subject_factors(seed, index, seconds, fps, size)
+    return render(scene, pulse.bvp, motion, light, noise_rng(seed, index)), pulse
 
 
 def write_ground_truth(path: Path, bvp: np.ndarray, hr: np.ndarray, fps: float) -> None:
