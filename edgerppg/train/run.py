@@ -5,6 +5,7 @@ training kind learns from (see `edgerppg.train.kinds`), splits them by subject i
 builds the clip datasets at the model's own clip spec and runs `edgerppg.train.loop.fit` (Yu et al., ICCV 2019).
 A model with a pulse output ends with a verdict (`edgerppg.train.verdict`): its validation MAE against POS and the
 constant guess on the same windows, recorded in the checkpoint manifest ("training" -> "verdict") and the summary.
+STVEN's verdict says whether it enhances at all: the share of the validation pairs' squared error it removes.
 """
 
 from __future__ import annotations
@@ -74,7 +75,7 @@ def train_model(spec: TrainSpec) -> dict:
     run summary."""
     from edgerppg.train.loop import FitOptions, fit, seed_everything
     from edgerppg.train.objectives import objective as objective_for
-    from edgerppg.train.verdict import baselines, final_verdict, saver_with_verdict
+    from edgerppg.train.verdict import baselines, enhancement, final_verdict, saver_with_verdict
 
     recipe = KINDS.get(spec.kind)()
     spec.validate()
@@ -104,10 +105,20 @@ def train_model(spec: TrainSpec) -> dict:
                          seed=spec.seed, device=spec.device, schedule=spec.schedule, resume=spec.resume)
     result = fit(model, train_set, val_set, options, out=spec.out, meta=meta, objective=objective,
                  save=saver_with_verdict(base, spec))
-    return {**result, "verdict": final_verdict(result, base, spec), "kind": spec.kind, "model": model.spec.name,
+    judged = final_verdict(result, base, spec)
+    if not objective.has_signal and val_set is not None:  # STVEN: does the best checkpoint enhance at all?
+        judged = enhancement(_best(spec.out, model).eval(), val_set)
+    return {**result, "verdict": judged, "kind": spec.kind, "model": model.spec.name,
             "variant": model.variant, "clip": clip.to_dict(), "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],
             "seconds": time.perf_counter() - start}
+
+
+def _best(out, model):
+    """The best-on-validation checkpoint `fit` wrote to `out` (the model itself when none was written)."""
+    from edgerppg.models.checkpoint import load_checkpoint
+
+    return load_checkpoint(out)[0] if Path(out).exists() else model
 
 
 def clip_set(recipe, recordings: list, spec, hr_aug: float = 0.0, target: str = "pulse"):

@@ -5,6 +5,12 @@ one no better than the constant guess (the training set's median HR for every wi
 `edgerppg train` says so in one line, with what to change, instead of leaving a checkpoint that looks trained.
 The baselines are measured once, before training (they do not depend on the model), on the recordings and
 windows the validation metric uses (`train.metrics.hr_mae_metric`: 10 s windows every VAL_STEP_S s).
+
+STVEN has no pulse output; its question is whether it enhances at all (`enhancement`): how much of the compressed
+validation clips' squared error against their originals its label-0 output removes. On edgerppg's synthetic
+faces the pulse is about 1/500 of that error (docs/results.md 2026-12-06), and the tiny STVEN trained with the
+paper's losses removed 0.0%: the identity. Saying so points the user at the joint step, where the rPPG loss
+decides what STVEN changes.
 """
 
 from __future__ import annotations
@@ -78,3 +84,41 @@ def _advice(spec) -> list[str]:
         tips.append("--variant small")
     tips.append("more training subjects (edgerppg synth --subjects 24)")
     return tips
+
+
+#: below this share of the squared error removed, STVEN is reported as having learned the identity
+ENHANCE_MIN = 0.01
+
+
+def enhancement(stven, val_set, batch: int = 8) -> dict | None:
+    """{"converged", "removed", "mse_compressed", "mse_enhanced", "clips", "groups", "message"}: the share of the
+    validation clips' squared error against their originals that `stven`'s label-0 output removes, overall and per
+    group ({group: share}). `stven`: f(video, label), in eval mode. None without paired validation clips."""
+    import torch
+    from torch.utils.data import DataLoader
+
+    if val_set is None or len(val_set) == 0:
+        return None
+    sums: dict[str, list[float]] = {}  # group -> [squared error of the input, of the output]
+    with torch.no_grad():
+        for b in DataLoader(val_set, batch_size=batch, shuffle=False):
+            if "target" not in b:
+                return None
+            enhanced = stven(b["video"], torch.zeros_like(b["label"]))
+            before = ((b["video"] - b["target"]) ** 2).flatten(1).mean(1)
+            after = ((enhanced - b["target"]) ** 2).flatten(1).mean(1)
+            for g, x, y in zip(b["group"], before.tolist(), after.tolist()):
+                acc = sums.setdefault(g, [0.0, 0.0])
+                acc[0], acc[1] = acc[0] + x, acc[1] + y
+    total_in, total_out = sum(v[0] for v in sums.values()), sum(v[1] for v in sums.values())
+    removed = 1.0 - total_out / total_in if total_in > 0 else 0.0
+    out = {"converged": bool(removed >= ENHANCE_MIN), "removed": removed, "mse_compressed": total_in / len(val_set),
+           "mse_enhanced": total_out / len(val_set), "clips": len(val_set),
+           "groups": {g: (1.0 - v[1] / v[0] if v[0] > 0 else 0.0) for g, v in sorted(sums.items())}}
+    figures = (f"removes {100 * removed:.1f}% of the compressed validation clips' squared error against the originals "
+               f"(MSE {out['mse_compressed']:.3g} -> {out['mse_enhanced']:.3g}, {len(val_set)} clips)")
+    out["message"] = (f"enhances: {figures}" if out["converged"] else
+                      f"learned about the identity: {figures}; the reconstruction losses carry little of the pulse "
+                      "here, so train the cascade with `edgerppg train joint --stven` (its rPPG loss decides what "
+                      "STVEN changes), or try --variant small or more --epochs")
+    return out

@@ -61,3 +61,42 @@ def test_train_records_the_verdict_in_the_summary_and_the_manifest(tmp_path, cap
                                                                                           "did not converge")
     manifest = load_checkpoint(out, expect="rppgnet")[1]
     assert manifest["training"]["verdict"] == v and manifest["training"]["lr"] == 1e-3  # the kind's default
+
+
+def _pairs(n=6):
+    import torch
+
+    g = torch.Generator().manual_seed(0)
+    return [{"video": 0.5 + 0.1 * torch.randn(3, 4, 8, 8, generator=g), "target": torch.full((3, 4, 8, 8), 0.5),
+             "label": torch.tensor(1), "group": ("x264-250k", "x265-250k")[i % 2]} for i in range(n)]
+
+
+def test_stven_enhancement_is_the_share_of_squared_error_removed():
+    from edgerppg.train.verdict import enhancement
+
+    halfway = enhancement(lambda video, label: 0.5 + 0.5 * (video - 0.5), _pairs(), batch=4)
+    assert halfway["removed"] == pytest.approx(0.75) and halfway["converged"] and halfway["clips"] == 6
+    assert halfway["groups"] == pytest.approx({"x264-250k": 0.75, "x265-250k": 0.75})
+    assert halfway["message"].startswith("enhances: removes 75.0% of the compressed validation clips' squared error")
+    same = enhancement(lambda video, label: video, _pairs(), batch=4)
+    assert same["removed"] == pytest.approx(0.0) and not same["converged"]
+    assert same["message"].startswith("learned about the identity: removes 0.0%") and "train joint" in same["message"]
+    json.dumps(same)
+    assert enhancement(lambda v, l: v, None) is None and enhancement(lambda v, l: v, []) is None
+
+
+def test_train_stven_ends_with_its_enhancement_verdict(tmp_path, capsys):
+    from edgerppg.data.synth import synthesize
+
+    data = tmp_path / "d"
+    synthesize(data, subjects=3, seconds=2.2, size=64, codecs=["raw", "x264"], bitrates=["250k"], seed=3)
+    out = tmp_path / "s.safetensors"
+    with pytest.raises(SystemExit) as exc:
+        main(["train", "stven", "--data", str(data), "--out", str(out), "--epochs", "1", "--val-fraction", "0.34",
+              "--json"])
+    captured = capsys.readouterr()
+    assert exc.value.code in (0, None), captured.err
+    v = json.loads(captured.out)["verdict"]
+    assert v["clips"] >= 1 and set(v["groups"]) == {"x264-250k"} and v["mse_compressed"] > 0
+    assert v["converged"] == (v["removed"] >= 0.01) and v["message"].split(":")[0] in ("enhances",
+                                                                                      "learned about the identity")
