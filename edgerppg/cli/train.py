@@ -40,7 +40,7 @@ def train_cmd(
     val_fraction: float = typer.Option(0.2, "--val-fraction", help="Share of subjects held out for validation."),
     groups: Optional[str] = typer.Option(
         None, "--groups", help="Comma-separated data groups to read (default all); rppgnet learns from every group "
-        "named here (default: raw only)."),
+        "named here (default: raw only); joint also learns from the originals when raw is named."),
     hr_aug: float = typer.Option(0.0, "--hr-aug", help="Probability of resampling a training clip in time to a "
                                  "random heart rate in 45-150 bpm (fills HR ranges the subjects leave empty)."),
     spectral: float = typer.Option(0.0, "--spectral", help="Weight of a spectral loss term (share of the pulse's "

@@ -131,9 +131,17 @@ class JointKind(TrainKind):
 
     model_name = "cascade"
     pair_group = RAW
+    #: whether the original clips are inputs too (`--groups` naming raw): STVEN then also learns to leave
+    #: clean video as it is, which it sees at inference with the same label 0. The paper's step uses compressed
+    #: clips only (the default).
+    raw_inputs = False
 
     def select(self, recordings, data, groups=None):
+        self.raw_inputs = bool(groups) and RAW in groups
         return _compressed_with_raw(recordings, data, "joint training")
+
+    def learns_from(self, recording) -> bool:
+        return self.raw_inputs or recording.group != RAW
 
     def build(self, variant, init, stven):
         if init is None:

@@ -21,3 +21,12 @@ def test_joint_learns_compressed_clips_paired_with_raw():
     kind = KINDS.get("joint")()
     chosen = kind.select(_recs(), Path("d"))
     assert [r.group for r in chosen if kind.learns_from(r)] == ["x264-250k", "x264-250k"]
+
+
+def test_joint_learns_the_originals_too_when_groups_name_raw():
+    kind = KINDS.get("joint")()
+    chosen = kind.select(_recs(), Path("d"), ["raw", "x264-250k"])
+    assert sorted(r.group for r in chosen if kind.learns_from(r)) == ["raw", "raw", "x264-250k", "x264-250k"]
+    only_compressed = KINDS.get("joint")()
+    chosen = only_compressed.select(_recs(), Path("d"), ["x264-250k"])
+    assert [r.group for r in chosen if only_compressed.learns_from(r)] == ["x264-250k", "x264-250k"]
