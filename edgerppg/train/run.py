@@ -84,7 +84,7 @@ def train_model(spec: TrainSpec) -> dict:
     model, provenance = recipe.build(spec.variant, Path(spec.init) if spec.init else None,
                                      Path(spec.stven) if spec.stven else None)
     groups = recipe.groups_to_read(spec.groups)
-    recordings = recipe.select(load_recordings(data, groups), data, groups)
+    recordings = recipe.select(load_recordings(data, groups), data, spec.groups)  # the groups the user named
     train_recs, val_recs = (split_subjects(recordings, spec.val_fraction, spec.seed) if spec.val_fraction > 0
                             else (recordings, []))
     clip = model.spec.clip

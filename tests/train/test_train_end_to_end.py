@@ -46,6 +46,12 @@ def test_rppgnet_then_joint(synth_data, tmp_path, capsys):
     assert manifest["training"]["groups"] == ["x264-250k"]
     for key, value in model.state_dict().items():  # rPPGNet was frozen: its weights are unchanged
         assert torch.equal(cascade.rppgnet.state_dict()[key], value), key
+    # --groups: the originals are read as pair partners either way, but are inputs only when named
+    for groups, learned in (("x264-250k", ["x264-250k"]), ("raw,x264-250k", ["raw", "x264-250k"])):
+        out = tmp_path / f"cascade-{len(learned)}.safetensors"
+        _train(capsys, "joint", "--data", synth_data, "--init", rppg, "--out", out, "--epochs", "1",
+               "--val-fraction", "0.34", "--groups", groups)
+        assert load_checkpoint(out, expect="cascade")[1]["training"]["groups"] == learned, groups
 
 
 def test_cosine_schedule_from_the_command_line(synth_data, tmp_path, capsys):
