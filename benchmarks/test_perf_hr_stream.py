@@ -21,7 +21,6 @@ none, 2.0: a full one): read the end-to-end frames per second beside it.
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 import time
 from pathlib import Path

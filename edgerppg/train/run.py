@@ -105,9 +105,10 @@ def train_model(spec: TrainSpec) -> dict:
                          seed=spec.seed, device=spec.device, schedule=spec.schedule, resume=spec.resume)
     result = fit(model, train_set, val_set, options, out=spec.out, meta=meta, objective=objective,
                  save=saver_with_verdict(base, spec))
-    judged = final_verdict(result, base, spec)
-    if not objective.has_signal and val_set is not None:  # STVEN: does the best checkpoint enhance at all?
-        judged = enhancement(_best(spec.out, model).eval(), val_set)
+    if objective.has_signal:
+        judged = final_verdict(result, base, spec)
+    else:  # STVEN: does the best checkpoint enhance at all? (nothing to measure it on without validation pairs)
+        judged = enhancement(_best(spec.out, model).eval(), val_set) if val_set is not None else None
     return {**result, "verdict": judged, "kind": spec.kind, "model": model.spec.name,
             "variant": model.variant, "clip": clip.to_dict(), "train_clips": len(train_set),
             "train_subjects": meta["training"]["train_subjects"], "val_subjects": meta["training"]["val_subjects"],

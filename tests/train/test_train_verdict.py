@@ -43,18 +43,23 @@ def test_default_learning_rate_is_the_one_that_trains_for_each_kind():
     assert KINDS.get("joint").default_lr == KINDS.get("stven").default_lr == 1e-4  # the paper's
 
 
-def test_train_records_the_verdict_in_the_summary_and_the_manifest(tmp_path, capsys):
+def _train_one_epoch(tmp_path, capsys, kind: str, out, **synth) -> dict:
+    """`edgerppg train KIND --json` for one epoch on 3 tiny synthetic subjects (1 validates): its summary."""
     from edgerppg.data.synth import synthesize
 
     data = tmp_path / "d"
-    synthesize(data, subjects=3, seconds=2.2, size=64, codecs=["raw"], seed=3)
-    out = tmp_path / "m.safetensors"
+    synthesize(data, subjects=3, seconds=2.2, size=64, seed=3, **synth)
     with pytest.raises(SystemExit) as exc:
-        main(["train", "rppgnet", "--data", str(data), "--out", str(out), "--epochs", "1", "--val-fraction", "0.34",
+        main(["train", kind, "--data", str(data), "--out", str(out), "--epochs", "1", "--val-fraction", "0.34",
               "--json"])
     captured = capsys.readouterr()
     assert exc.value.code in (0, None), captured.err
-    res = json.loads(captured.out)
+    return json.loads(captured.out)
+
+
+def test_train_records_the_verdict_in_the_summary_and_the_manifest(tmp_path, capsys):
+    out = tmp_path / "m.safetensors"
+    res = _train_one_epoch(tmp_path, capsys, "rppgnet", out, codecs=["raw"])
     v = res["verdict"]
     assert v["val_mae"] == pytest.approx(res["best"]["value"]) and v["converged"] == (v["val_mae"] < v["pos_mae"])
     assert v["windows"] >= 1 and v["constant_mae"] >= 0 and v["message"].split(":")[0] in ("converged",
@@ -86,17 +91,8 @@ def test_stven_enhancement_is_the_share_of_squared_error_removed():
 
 
 def test_train_stven_ends_with_its_enhancement_verdict(tmp_path, capsys):
-    from edgerppg.data.synth import synthesize
-
-    data = tmp_path / "d"
-    synthesize(data, subjects=3, seconds=2.2, size=64, codecs=["raw", "x264"], bitrates=["250k"], seed=3)
-    out = tmp_path / "s.safetensors"
-    with pytest.raises(SystemExit) as exc:
-        main(["train", "stven", "--data", str(data), "--out", str(out), "--epochs", "1", "--val-fraction", "0.34",
-              "--json"])
-    captured = capsys.readouterr()
-    assert exc.value.code in (0, None), captured.err
-    v = json.loads(captured.out)["verdict"]
+    v = _train_one_epoch(tmp_path, capsys, "stven", tmp_path / "s.safetensors", codecs=["raw", "x264"],
+                         bitrates=["250k"])["verdict"]
     assert v["clips"] >= 1 and set(v["groups"]) == {"x264-250k"} and v["mse_compressed"] > 0
     assert v["converged"] == (v["removed"] >= 0.01) and v["message"].split(":")[0] in ("enhances",
                                                                                       "learned about the identity")
