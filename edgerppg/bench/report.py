@@ -21,7 +21,7 @@ from edgerppg.bench.paired import paired_rows, reference_result
 from edgerppg.bench.plots import write_plots
 from edgerppg.bench.results import BenchReport
 from edgerppg.bench.sweep import sweep_rows
-from edgerppg.predict.evaluate import interval_of
+from edgerppg.predict.evaluate import interval_of, reached_kbps
 
 METRIC_KEYS = ("mae", "rmse", "mape", "r", "within5", "sd", "n")
 LATENCY_COLUMNS = (
@@ -129,7 +129,8 @@ def accuracy_rows(report: BenchReport, level: str = "window") -> list[dict]:
                                                 "mae_low": ci["mae_low"], "mae_high": ci["mae_high"],
                                                 "one_window": ci["one_window"],
                                                 "subjects": ci["subjects"] or None,
-                                                "no_pulse": _no_pulse(acc, group) if level == "window" else None})
+                                                "no_pulse": _no_pulse(acc, group) if level == "window" else None,
+                                                "kbps": reached_kbps(acc, group)})
     order = sorted(g for g in table if g != "all") + (["all"] if "all" in table else [])
     return [row for g in order for row in table[g]]
 

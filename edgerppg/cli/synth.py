@@ -8,7 +8,7 @@ import typer
 
 from edgerppg.checks import check_output
 from edgerppg.cli.app import Overwrite, app, console, print_json
-from edgerppg.data.synth import synthesize
+from edgerppg.data.synth import shortfalls, synthesize
 
 
 def _split(text: str) -> list[str]:
@@ -43,3 +43,5 @@ def synth_cmd(
     for s in manifest["subjects"]:
         table.add_row(s["group"], s["subject"], f"{s['mean_hr_bpm']:.1f}", s["path"])
     console.print(table)
+    for line in shortfalls(manifest):
+        console.print(f"[yellow]warning:[/] {line}", highlight=False)

@@ -42,7 +42,7 @@ def read_edgerppg(root: Path) -> list[Recording]:
         bvp, _, _ = read_ubfc_truth(video.parent / "ground_truth.txt")
         out.append(Recording(subject=e["subject"], group=e["group"], video_path=video, fps=float(e["fps"]),
                              bvp=bvp, hr_bpm=float(e["mean_hr_bpm"]), codec=e["codec"], bitrate=e.get("bitrate"),
-                             crop=e.get("crop", "full"), meta={"seed": e.get("seed")}))
+                             crop=e.get("crop", "full"), meta={"seed": e.get("seed"), "kbps": e.get("kbps")}))
     return out
 
 

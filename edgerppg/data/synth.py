@@ -116,5 +116,38 @@ def synthesize(out_dir: str | Path, subjects: int, seconds: float, fps: float = 
                     "kbps": round(video.stat().st_size * 8 / 1000 / (len(frames) / fps), 1),
                 })
                 bar.advance(status=f"{name} {group}")
+        manifest["rates"] = group_rates(manifest["subjects"])
         write_json(tmp / "manifest.json", manifest)
     return manifest
+
+
+#: an encoder reaching less than this share of the asked rate is reported (`shortfalls`)
+SHORTFALL = 0.8
+
+
+def group_rates(entries) -> dict[str, dict]:
+    """{group: {"asked_kbps", "kbps"}} of a synth manifest's compressed groups: the rate asked and the mean
+    rate the encoder reached over the group's recordings."""
+    reached: dict[str, list[float]] = {}
+    for e in entries:
+        if parse_group(e["group"])[1] is not None and e.get("kbps") is not None:
+            reached.setdefault(e["group"], []).append(float(e["kbps"]))
+    return {g: {"asked_kbps": parse_group(g)[1], "kbps": round(float(np.mean(v)), 1)} for g, v in reached.items()}
+
+
+def shortfalls(manifest: dict) -> list[str]:
+    """One line per codec and rate reached where the encoder reached under `SHORTFALL` of the asked rate.
+    ffmpeg's MPEG-4 makes 46 kb/s of 64 px video at its finest quantiser whether asked for 250k or 500k, so
+    those two groups hold the same video (docs/results.md, 2026-12-05)."""
+    rates = manifest.get("rates") or group_rates(manifest.get("subjects") or [])
+    short: dict[tuple[str, float], list[str]] = {}
+    for g, r in rates.items():
+        if r["kbps"] < SHORTFALL * r["asked_kbps"]:
+            short.setdefault((parse_group(g)[0], r["kbps"]), []).append(g)
+    lines = []
+    for (codec, kbps), groups in short.items():
+        asked = ", ".join(f"{rates[g]['asked_kbps']:g}" for g in groups)
+        lines.append(f"{', '.join(groups)}: the {codec} encoder reached {kbps:g} kb/s where {asked} kb/s was asked "
+                     f"({manifest.get('size')} px); it spends no more on this content"
+                     + (", so these groups hold the same video" if len(groups) > 1 else ""))
+    return lines

@@ -22,7 +22,7 @@ from typing import Callable
 from edgerppg.atomic import _json_default
 from edgerppg.bench.report import accuracy_rows, latency_rows, write_report
 from edgerppg.bench.run import BenchSpec, benchmark
-from edgerppg.data.synth import synthesize
+from edgerppg.data.synth import shortfalls, synthesize
 from edgerppg.errors import EdgeRPPGError
 from edgerppg.export.engine import build_engine
 from edgerppg.export.exporter import ExportOptions, export_checkpoint
@@ -102,6 +102,8 @@ def synth_stage(ctx) -> dict:
                "--codec", ",".join(codecs), *(["--bitrate", ",".join(bitrates)] if bitrates else [])]
     with stage_log(ctx, command):
         manifest = synthesize(out, p["subjects"], p["seconds"], p["fps"], p["size"], codecs, bitrates, p["seed"])
+        for line in shortfalls(manifest):
+            logging.getLogger("edgerppg.pipeline").warning("%s", line)
     log_result(ctx, manifest)
     summary = {k: v for k, v in manifest.items() if k != "subjects"} | {"recordings": len(manifest["subjects"])}
     return {"path": out, "summary": summary}

@@ -46,6 +46,7 @@ class SubjectRow(TypedDict):
     error: float
     snr_db: float
     windows: int
+    kbps: float | None  # the rate its encoder reached (synth manifests record it; None where unknown)
 
 
 class GroupMetrics(TypedDict):
@@ -106,7 +107,8 @@ def _evaluate_one(recording, predictor: Predictor, window, step, band, method):
     ref = getattr(recording, "hr_bpm", None)
     subject = SubjectRow(**key, seconds=float(duration), hr_pred=pred, hr_true=true,
                          hr_reference=None if ref is None else float(ref), error=pred - true,
-                         snr_db=snr(whole, fps, true, band), windows=len(rows))
+                         snr_db=snr(whole, fps, true, band), windows=len(rows),
+                         kbps=(getattr(recording, "meta", None) or {}).get("kbps"))
     return rows, subject
 
 
@@ -197,6 +199,13 @@ def floor_of(reference: dict, train_recordings: Iterable | None = None) -> dict:
     return constant_guess(reference, guess, "eval-set median")
 
 
+def reached_kbps(result: dict, group: str) -> float | None:
+    """The mean rate the encoder reached over `group`'s recordings in an `evaluate` result; None where no
+    recording of the group says (real datasets, results written before the rate was kept)."""
+    rates = [s["kbps"] for s in result.get("subjects") or () if s.get("group") == group and s.get("kbps")]
+    return float(np.mean(rates)) if rates else None
+
+
 def interval_of(result: dict, group: str | None = None, level: str = "window") -> dict:
     """`signal.metrics.mae_interval` of a result's windows (`level="window"`) or recordings (`"subject"`), in
     `group` or over all ("all" or None)."""
@@ -226,7 +235,8 @@ def accuracy_table(recordings: Iterable, predictors: Iterable[Predictor], window
                          "subject_mae": m["subject"]["mae"], "subjects": m["subject"]["n"],
                          "mae_low": w["mae_low"], "mae_high": w["mae_high"], "one_window": w["one_window"],
                          "subject_mae_low": s["mae_low"], "subject_mae_high": s["mae_high"],
-                         "no_pulse": sum(bool(x.get("no_pulse")) for x in res["windows"] if x["group"] == group)})
+                         "no_pulse": sum(bool(x.get("no_pulse")) for x in res["windows"] if x["group"] == group),
+                         "kbps": reached_kbps(res, group)})
     step = float(window if step is None else step)
     floor = {k: results[-1][k] for k in ("predictor", "guess_bpm", "guess_source")} if results else None
     return {"band": list(check_band(min(float(r.fps) for r in recordings), band)), "window": float(window),

@@ -25,6 +25,18 @@ def test_group_names_round_trip_and_order_by_codec_then_bitrate():
     assert sweep_groups(GROUPS) == ["raw", "mpeg4-500k", "x264-250k", "x264-1000k", "x265-250k"]  # 250 < 1000
     assert group_label("x264-250k") == "x264 250 kb/s" and group_label("raw") == "raw"
     assert sweep_groups(["raw", "all"]) == []  # lossless data alone: no sweep
+    assert group_label("mpeg4-250k", 46.8) == "mpeg4 250 kb/s (47 reached)"  # under 80% of the asked rate
+    assert group_label("x264-250k", 241.0) == "x264 250 kb/s" and group_label("raw", 1355.0) == "raw"
+
+
+def test_a_group_short_of_its_rate_is_labelled_and_plotted_at_the_rate_reached():
+    reached = {"mpeg4-500k": 46.0, "x264-250k": 257.0, "x264-1000k": 990.0}
+    table = [{**r, "kbps": reached.get(r["group"]) if r["method"] == "m" else None} for r in rows()]
+    _, columns = sweep_rows(table)
+    assert [label for _, label, _ in columns][3:8:2] == ["mpeg4 500 kb/s (46 reached)", "x264 250 kb/s",
+                                                          "x264 1000 kb/s"]
+    series = sweep_series(table)
+    assert series["pos"]["mpeg4"] == [(46.0, 13.0)] and series["m"]["x264"] == [(250.0, 1.0), (1000.0, 2.0)]
 
 
 def test_sweep_table_has_one_row_per_method_and_mae_with_n_per_group():

@@ -23,6 +23,9 @@ def test_layout_and_manifest(synth_small):
         assert s["kbps"] == pytest.approx(size_kbps, abs=0.1)
         if s["group"] == "x264-250k":   # the encoder reaches about the asked rate (x264's ABR, 6 s clips)
             assert 150 <= s["kbps"] <= 300, s
+    assert set(m["rates"]) == {"x264-250k"} and m["rates"]["x264-250k"]["asked_kbps"] == 250.0
+    assert m["rates"]["x264-250k"]["kbps"] == pytest.approx(np.mean([s["kbps"] for s in m["subjects"]
+                                                                      if s["group"] == "x264-250k"]), abs=0.05)
     # same subject, same ground truth in every group (the STVEN pairs)
     recs = load_dataset(synth_small)
     by = {(r.subject, r.group): r for r in recs}
@@ -94,3 +97,27 @@ def test_x264_encoding_is_deterministic(tmp_path):
     digests = {hashlib.sha256(encode(frames, 30.0, tmp_path / f"v{k}", "x264", "250k").read_bytes()).hexdigest()
                for k in range(3)}
     assert len(digests) == 1
+
+
+def test_an_encoder_short_of_the_asked_rate_is_named_with_its_twin_groups(tmp_path, capsys):
+    """MPEG-4 at 32 px spends the same few kb/s whether asked for 250k or 500k: the CLI says so and the
+    manifest records it; a group that reaches its rate is not named. (x264 reaches its rate at 64 px,
+    `test_layout_and_manifest`, but not at 32: 142 kb/s for both.)"""
+    from edgerppg.cli.main import main
+    from edgerppg.data.synth import shortfalls
+
+    with pytest.raises(SystemExit) as ok:
+        main(["synth", str(tmp_path / "d"), "--subjects", "1", "--seconds", "3", "--size", "32",
+              "--codec", "mpeg4", "--bitrate", "250k,500k"])
+    assert ok.value.code == 0
+    out = " ".join(capsys.readouterr().out.split())
+    m = json.loads((tmp_path / "d" / "manifest.json").read_text())
+    rates = m["rates"]
+    assert rates["mpeg4-250k"]["kbps"] == rates["mpeg4-500k"]["kbps"] < 100
+    assert shortfalls(m) == [f"mpeg4-250k, mpeg4-500k: the mpeg4 encoder reached {rates['mpeg4-250k']['kbps']:g} kb/s "
+                             "where 250, 500 kb/s was asked (32 px); it spends no more on this content, so these "
+                             "groups hold the same video"]
+    assert "warning: " + shortfalls(m)[0] in out
+    m["rates"]["mpeg4-500k"]["kbps"] = 450.0  # reached: only the 250k group is short, alone
+    assert shortfalls(m) == [f"mpeg4-250k: the mpeg4 encoder reached {rates['mpeg4-250k']['kbps']:g} kb/s where 250 "
+                             "kb/s was asked (32 px); it spends no more on this content"]

@@ -127,6 +127,7 @@ def test_eval_sweep_floor_and_intervals_end_to_end(capsys, synth_dir, tmp_path):
         (p, g) for p in ("pos", floor["predictor"]) for g in ("raw", "x264-250k", "x264-500k")]
     for r in table["rows"]:
         assert r["n"] == 2 and r["subjects"] == 2 and r["mae_low"] <= r["mae"] <= r["mae_high"]
+        assert r["kbps"] > 0  # the rate the encoder reached, from the manifest
     assert table["plots"] == [str(tmp_path / "plots" / "mae_vs_bitrate.png")]
     assert (tmp_path / "plots" / "mae_vs_bitrate.png").stat().st_size > 5000
     code, out, _ = run(capsys, "eval", "--data", data, "--method", "pos", "--train-data", synth_dir)
